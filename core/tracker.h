@@ -1,0 +1,130 @@
+/* tracker.h -- the tracker and its sink instances (internal). */
+#ifndef EVT_CORE_TRACKER_H
+#define EVT_CORE_TRACKER_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "evtrack/evtrack.h"
+#include "event.h"
+#include "loader.h"
+#include "queue.h"
+#include "spool.h"
+
+enum evt__overflow {
+    EVT_OVERFLOW_BLOCK = 0,
+    EVT_OVERFLOW_SPILL,
+    EVT_OVERFLOW_DROP_NEWEST,
+    EVT_OVERFLOW_DROP_OLDEST
+};
+
+/* Kinds an overflow policy may drop; the others are never dropped. */
+#define EVT__DROPPABLE (EVT_EV_SAMPLE | EVT_EV_SCALAR)
+
+#define EVT__BATCH_MAX 256
+
+/* The config of one sink's "config" object, handed to the plugin. */
+struct evt_config;
+
+/* Everything the config file says about one sink. */
+struct evt__sink_spec {
+    char *name;
+    char *path;      /* resolved plugin file */
+    int enabled;
+    uint32_t events; /* 0: the plugin's own mask */
+    size_t max_events;
+    int overflow;
+    int overflow_set;
+    int retry_limit;
+    int64_t retry_base_ms, retry_cap_ms;
+    struct evt_config *config;
+    char where[32]; /* "sinks[2]" for messages */
+};
+
+/* One sink instance: plugin, queue, worker, spool, counters. */
+struct evt_host {
+    struct evt_tracker *t;
+    char *name;
+    char *output_dir, *state_dir; /* copies: a hung sink may outlive t */
+    struct evt__plugin plugin;
+    void *instance;
+    struct evt_config *config;
+    uint32_t mask;
+    int overflow;
+    size_t max_events;
+    int retry_limit;
+    int64_t retry_base_ms, retry_cap_ms;
+    uint64_t rng;
+
+    pthread_mutex_t mu;
+    pthread_cond_t wake;     /* worker: work, flush or stop */
+    pthread_cond_t not_full; /* producers */
+    pthread_cond_t changed;  /* flush and close waiters */
+    struct evt__queue q;
+    int enabled;     /* 0: everything goes to the dead-letter file */
+    int spilling;    /* new events go to the spool until it drains */
+    int stop;        /* close() asked the worker to finish */
+    int64_t stop_deadline_ns; /* monotonic; after it, no more write() */
+    int exited;      /* the worker returned */
+    atomic_int abandoned; /* close() gave up; the worker frees h */
+    uint64_t flush_req, flush_done;
+    int flush_rc;
+
+    /* the batch the worker is delivering (owned by the worker) */
+    struct evt_event *batch[EVT__BATCH_MAX];
+    size_t batch_n;
+    int batch_from_spool;
+
+    struct evt__spool *spool; /* for overflow: spill, else NULL */
+    struct evt__spool *dlq;   /* opened on first dead letter */
+    char *spool_path, *dlq_path;
+
+    uint64_t queued, written, retried, spilled, dropped, dead_lettered;
+    int64_t last_log_ns;
+    unsigned logs_in_window, logs_suppressed;
+
+    pthread_t thread;
+    int thread_started;
+};
+
+struct evt_tracker {
+    char *output_dir;
+    char *state_dir;
+    char *run_id;
+    int64_t open_time_ns;
+    struct evt__pool *pool;
+    struct evt_host **sinks;
+    size_t nsinks;
+    unsigned fork_gen;
+
+    pthread_mutex_t dispatch_mu; /* seq order == enqueue order */
+    uint64_t seq;
+    int closed;
+
+    pthread_mutex_t err_mu;
+    char last_error[EVT_ERRMSG_SIZE];
+};
+
+/* Record msg as the tracker's last error (thread-safe). */
+void evt__set_error(struct evt_tracker *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* 1 if this process is a fork child of the one that opened t. */
+int evt__forked(const struct evt_tracker *t);
+
+/* Seq-number and enqueue e to every sink that wants it; consumes the
+ * producer's reference. */
+int evt__dispatch(struct evt_tracker *t, struct evt_event *e);
+
+/* Host logging (rate-limited per sink; ERROR also sets last_error). */
+void evt__host_log(struct evt_host *h, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void evt__host_vlog(struct evt_host *h, int level, const char *fmt,
+                    va_list ap);
+
+/* The host API table handed to plugins. */
+extern const struct evt_host_api evt__host_api;
+
+#endif

@@ -1,0 +1,61 @@
+/* utf8.c -- UTF-8 validation with an ASCII fast path. */
+#include "utf8.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* Length of the valid sequence at p (1..4), or 0 when invalid. */
+static size_t seq_len(const unsigned char *p, size_t left)
+{
+    unsigned c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        if (c == 0xed)
+            hi = 0x9f; /* no UTF-16 surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        if (c == 0xf4)
+            hi = 0x8f;
+    } else
+        return 0;
+    if (left < n || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+int evt__utf8_valid(const char *s, size_t len, size_t *bad_at)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        if (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if ((w & 0x8080808080808080ull) == 0) {
+                i += 8;
+                continue;
+            }
+        }
+        size_t n = seq_len(p + i, len - i);
+        if (n == 0) {
+            if (bad_at)
+                *bad_at = i;
+            return 0;
+        }
+        i += n;
+    }
+    return 1;
+}

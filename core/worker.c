@@ -1,0 +1,538 @@
+/* worker.c -- one sink instance: bounded queue, worker thread, retries
+ * with backoff, spill to the spool, dead letters.
+ *
+ * Locking: h->mu guards the queue, the flags, the counters and both spool
+ * files. write() and flush() of the plugin run on the worker thread with
+ * h->mu released, so producers never wait for a sink's I/O unless its
+ * queue is full under the "block" policy. */
+#include "worker.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backoff.h"
+#include "config.h"
+#include "strbuf.h"
+
+enum outcome { DELIVERED, DEAD_LETTERED, PARKED };
+
+/* ---- spool records: an event with its header ------------------------------*/
+
+#define REC_HDR 32 /* u8 ver, u8 has_step, u16 run_id len, u32 kind,
+                      u64 seq, i64 time_ns, i64 step */
+
+static void put_le(unsigned char *p, uint64_t v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static int append_event(struct evt__spool *s, const struct evt_event *e,
+                        char *err, size_t errlen)
+{
+    size_t rl = strlen(e->run_id);
+    size_t n = REC_HDR + rl + e->len;
+    unsigned char *rec = malloc(n);
+    if (!rec)
+        return evt__err(err, errlen, EVT_ENOMEM, "out of memory");
+    rec[0] = 1;
+    rec[1] = (unsigned char)e->has_step;
+    put_le(rec + 2, rl, 2);
+    put_le(rec + 4, e->kind, 4);
+    put_le(rec + 8, e->seq, 8);
+    put_le(rec + 16, (uint64_t)e->time_ns, 8);
+    put_le(rec + 24, (uint64_t)e->step, 8);
+    memcpy(rec + REC_HDR, e->run_id, rl);
+    memcpy(rec + REC_HDR + rl, e->buf, e->len);
+    int rc = evt__spool_append(s, rec, n, err, errlen);
+    free(rec);
+    return rc;
+}
+
+/* Rebuild an event from a spool record; NULL if malformed or OOM. */
+static struct evt_event *event_from_record(struct evt__pool *pool,
+                                           const unsigned char *r, size_t n)
+{
+    if (n < REC_HDR || r[0] != 1)
+        return NULL;
+    size_t rl = (size_t)get_le(r + 2, 2);
+    if (REC_HDR + rl > n)
+        return NULL;
+    struct evt_event *e = evt__event_get(pool);
+    if (!e)
+        return NULL;
+    e->has_step = r[1] != 0;
+    e->kind = (uint32_t)get_le(r + 4, 4);
+    e->seq = get_le(r + 8, 8);
+    e->time_ns = (int64_t)get_le(r + 16, 8);
+    e->step = (int64_t)get_le(r + 24, 8);
+    e->own_run_id = malloc(rl + 1);
+    size_t body = n - REC_HDR - rl;
+    if (!e->own_run_id || evt__event_reserve(e, body)) {
+        evt__event_release(e);
+        return NULL;
+    }
+    memcpy(e->own_run_id, r + REC_HDR, rl);
+    e->own_run_id[rl] = '\0';
+    e->run_id = e->own_run_id;
+    memcpy(e->buf, r + REC_HDR + rl, body);
+    e->len = body;
+    return e;
+}
+
+/* ---- time ---------------------------------------------------------------------*/
+
+static struct timespec abs_mono(int64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+    return ts;
+}
+
+/* Wait on cv until deadline_ns (monotonic); returns ETIMEDOUT or 0. */
+static int wait_until(pthread_cond_t *cv, pthread_mutex_t *mu,
+                      int64_t deadline_ns)
+{
+    struct timespec ts = abs_mono(deadline_ns);
+    return pthread_cond_timedwait(cv, mu, &ts);
+}
+
+/* ---- init -----------------------------------------------------------------------*/
+
+int evt__sink_init(struct evt_host *h)
+{
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) ||
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC))
+        return EVT_ENOMEM;
+    int bad = pthread_mutex_init(&h->mu, NULL) ||
+              pthread_cond_init(&h->wake, &ca) ||
+              pthread_cond_init(&h->not_full, &ca) ||
+              pthread_cond_init(&h->changed, &ca);
+    pthread_condattr_destroy(&ca);
+    if (bad || evt__queue_init(&h->q, h->max_events))
+        return EVT_ENOMEM;
+    h->rng = (uint64_t)evt__mono_ns() ^ (uint64_t)(uintptr_t)h;
+    return EVT_OK;
+}
+
+int evt__sink_open_spool(struct evt_host *h, char *err, size_t errlen)
+{
+    struct evt__spool_recovery rec;
+    int rc = evt__spool_open(h->spool_path, EVT_SPOOL_SYNC_NONE, &h->spool,
+                             &rec, err, errlen);
+    if (rc)
+        return rc;
+    if (rec.truncated_bytes)
+        evt__host_log(h, EVT_LOG_WARN,
+                      "spool %s: dropped a torn tail of %llu bytes",
+                      h->spool_path, (unsigned long long)rec.truncated_bytes);
+    if (rec.pending) {
+        h->spilling = 1; /* older events go first */
+        evt__host_log(h, EVT_LOG_INFO,
+                      "spool %s: %llu events from an earlier run will be "
+                      "delivered first",
+                      h->spool_path, (unsigned long long)rec.pending);
+    }
+    return EVT_OK;
+}
+
+/* ---- dead letters -------------------------------------------------------------*/
+
+/* Append events to the dead-letter file (under h->mu). */
+static void dead_letter(struct evt_host *h, struct evt_event *const *ev,
+                        size_t n)
+{
+    char err[256];
+    if (!h->dlq &&
+        evt__spool_open(h->dlq_path, EVT_SPOOL_SYNC_NONE, &h->dlq, NULL, err,
+                        sizeof err) != EVT_OK) {
+        h->dropped += n;
+        evt__host_log(h, EVT_LOG_ERROR, "%zu events lost: %s", n, err);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (append_event(h->dlq, ev[i], err, sizeof err) == EVT_OK) {
+            h->dead_lettered++;
+        } else {
+            h->dropped++;
+            evt__host_log(h, EVT_LOG_ERROR, "event lost: %s", err);
+        }
+    }
+    evt__spool_sync(h->dlq);
+}
+
+/* Put events back to disk at close: the spool when the sink has one (so
+ * they are delivered on the next open or by replay), else dead letters. */
+static void park(struct evt_host *h, struct evt_event *const *ev, size_t n)
+{
+    char err[256];
+    for (size_t i = 0; i < n; i++) {
+        if (h->spool && append_event(h->spool, ev[i], err, sizeof err) == 0)
+            h->spilled++;
+        else
+            dead_letter(h, &ev[i], 1);
+    }
+}
+
+/* ---- the worker -----------------------------------------------------------------*/
+
+static int spool_has_work(struct evt_host *h)
+{
+    return h->spool && h->spilling && evt__spool_pending(h->spool) > 0;
+}
+
+static int past_stop_deadline(struct evt_host *h)
+{
+    return h->stop && evt__mono_ns() >= h->stop_deadline_ns;
+}
+
+/* Fill h->batch from the queue, else from the spool (under h->mu). */
+static int take_batch(struct evt_host *h)
+{
+    h->batch_n = 0;
+    h->batch_from_spool = 0;
+    struct evt_event *e;
+    while (h->batch_n < EVT__BATCH_MAX && (e = evt__queue_pop(&h->q)))
+        h->batch[h->batch_n++] = e;
+    if (h->batch_n) {
+        pthread_cond_broadcast(&h->not_full);
+        return 1;
+    }
+    if (!spool_has_work(h)) {
+        if (h->spool && h->spilling && evt__spool_pending(h->spool) == 0)
+            h->spilling = 0; /* caught up: back to the queue */
+        return 0;
+    }
+    h->batch_from_spool = 1;
+    const void *rec;
+    size_t len;
+    while (h->batch_n < EVT__BATCH_MAX &&
+           evt__spool_next(h->spool, &rec, &len) == 1) {
+        e = event_from_record(h->t->pool, rec, len);
+        if (!e) {
+            evt__host_log(h, EVT_LOG_ERROR, "spool %s: skipped a malformed "
+                          "record", h->spool_path);
+            continue;
+        }
+        h->batch[h->batch_n++] = e;
+    }
+    return h->batch_n > 0;
+}
+
+/* Sleep for a retry backoff; returns 1 if close's deadline cut it short. */
+static int backoff_sleep(struct evt_host *h, unsigned attempt)
+{
+    int64_t ms = evt__backoff_ms(h->retry_base_ms, h->retry_cap_ms, attempt,
+                                 &h->rng);
+    int64_t until = evt__mono_ns() + ms * 1000000;
+    pthread_mutex_lock(&h->mu);
+    while (!past_stop_deadline(h) && evt__mono_ns() < until) {
+        int64_t wake = until;
+        if (h->stop && h->stop_deadline_ns < wake)
+            wake = h->stop_deadline_ns;
+        wait_until(&h->wake, &h->mu, wake);
+    }
+    int cut = past_stop_deadline(h);
+    pthread_mutex_unlock(&h->mu);
+    return cut;
+}
+
+/* Call write() until it takes the batch, retries run out, or it fails. */
+static enum outcome deliver(struct evt_host *h)
+{
+    const evt_event *const *ev = (const evt_event *const *)h->batch;
+    for (unsigned attempt = 0;; attempt++) {
+        if (!h->enabled)
+            return DEAD_LETTERED;
+        int rc = h->plugin.vt.write(h->instance, ev, h->batch_n);
+        if (atomic_load(&h->abandoned))
+            return PARKED;
+        if (rc == EVT_OK) {
+            pthread_mutex_lock(&h->mu);
+            h->written += h->batch_n;
+            pthread_mutex_unlock(&h->mu);
+            return DELIVERED;
+        }
+        if (rc != EVT_RETRY) {
+            evt__host_log(h, EVT_LOG_ERROR,
+                          "write failed (status %d): sink disabled; its "
+                          "events go to %s", rc, h->dlq_path);
+            pthread_mutex_lock(&h->mu);
+            h->enabled = 0;
+            pthread_mutex_unlock(&h->mu);
+            return DEAD_LETTERED;
+        }
+        pthread_mutex_lock(&h->mu);
+        h->retried++;
+        pthread_mutex_unlock(&h->mu);
+        if ((int)attempt >= h->retry_limit) {
+            evt__host_log(h, EVT_LOG_WARN,
+                          "gave up after %u retries: %zu events go to %s",
+                          attempt, h->batch_n, h->dlq_path);
+            return DEAD_LETTERED;
+        }
+        if (backoff_sleep(h, attempt))
+            return PARKED;
+    }
+}
+
+/* Settle the batch after delivery (under h->mu). */
+static void finish_batch(struct evt_host *h, enum outcome out)
+{
+    if (out == DEAD_LETTERED)
+        dead_letter(h, h->batch, h->batch_n);
+    if (h->batch_from_spool) {
+        if (out == PARKED)
+            evt__spool_rewind(h->spool);
+        else
+            evt__spool_ack(h->spool);
+    } else if (out == PARKED) {
+        park(h, h->batch, h->batch_n);
+    }
+    for (size_t i = 0; i < h->batch_n; i++)
+        evt__event_release(h->batch[i]);
+    h->batch_n = 0;
+    pthread_cond_broadcast(&h->changed);
+}
+
+static void do_flush(struct evt_host *h)
+{
+    uint64_t req = h->flush_req;
+    pthread_mutex_unlock(&h->mu);
+    int rc = EVT_OK;
+    if (h->enabled && h->plugin.vt.flush)
+        rc = h->plugin.vt.flush(h->instance, INT64_MAX);
+    pthread_mutex_lock(&h->mu);
+    if (h->dlq)
+        evt__spool_sync(h->dlq);
+    h->flush_done = req;
+    h->flush_rc = rc == EVT_OK ? EVT_OK : EVT_EIO;
+    pthread_cond_broadcast(&h->changed);
+}
+
+static void abandoned_exit(struct evt_host *h)
+{
+    for (size_t i = 0; i < h->batch_n; i++)
+        evt__event_release(h->batch[i]);
+    h->batch_n = 0;
+    pthread_mutex_unlock(&h->mu);
+    evt__sink_free(h);
+}
+
+static void *worker_main(void *arg)
+{
+    struct evt_host *h = arg;
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        if (past_stop_deadline(h))
+            break;
+        if (take_batch(h)) {
+            pthread_mutex_unlock(&h->mu);
+            enum outcome out = deliver(h);
+            pthread_mutex_lock(&h->mu);
+            if (atomic_load(&h->abandoned)) {
+                abandoned_exit(h);
+                return NULL;
+            }
+            finish_batch(h, out);
+            continue;
+        }
+        if (h->flush_req > h->flush_done) {
+            do_flush(h);
+            continue;
+        }
+        if (h->stop)
+            break;
+        pthread_cond_wait(&h->wake, &h->mu);
+    }
+    h->exited = 1;
+    pthread_cond_broadcast(&h->changed);
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+int evt__sink_start(struct evt_host *h)
+{
+    if (pthread_create(&h->thread, NULL, worker_main, h) != 0)
+        return EVT_ENOMEM;
+    h->thread_started = 1;
+    return EVT_OK;
+}
+
+/* ---- producers ------------------------------------------------------------------*/
+
+static int try_spill(struct evt_host *h, struct evt_event *e)
+{
+    char err[256];
+    if (append_event(h->spool, e, err, sizeof err) != EVT_OK) {
+        evt__host_log(h, EVT_LOG_ERROR, "cannot spill, blocking instead: %s",
+                      err);
+        return -1;
+    }
+    h->spilling = 1;
+    h->spilled++;
+    pthread_cond_signal(&h->wake);
+    return 0;
+}
+
+int evt__sink_enqueue(struct evt_host *h, struct evt_event *e)
+{
+    pthread_mutex_lock(&h->mu);
+    if (h->spool && (h->spilling || evt__queue_full(&h->q)) &&
+        try_spill(h, e) == 0) {
+        pthread_mutex_unlock(&h->mu);
+        return EVT_OK;
+    }
+    while (evt__queue_full(&h->q)) {
+        int droppable = (e->kind & EVT__DROPPABLE) != 0;
+        if (h->overflow == EVT_OVERFLOW_DROP_NEWEST && droppable) {
+            h->dropped++;
+            evt__host_log(h, EVT_LOG_WARN, "queue full: dropped a %s event "
+                          "(overflow: drop_newest)", evt__kind_name(e->kind));
+            pthread_mutex_unlock(&h->mu);
+            return EVT_EDROPPED;
+        }
+        if (h->overflow == EVT_OVERFLOW_DROP_OLDEST) {
+            struct evt_event *old =
+                evt__queue_remove_first(&h->q, EVT__DROPPABLE);
+            if (old) {
+                h->dropped++;
+                evt__host_log(h, EVT_LOG_WARN, "queue full: dropped the "
+                              "oldest %s event (overflow: drop_oldest)",
+                              evt__kind_name(old->kind));
+                evt__event_release(old);
+                break;
+            }
+        }
+        pthread_cond_wait(&h->not_full, &h->mu);
+    }
+    evt__event_retain(e);
+    evt__queue_push(&h->q, e);
+    h->queued++;
+    pthread_cond_signal(&h->wake);
+    pthread_mutex_unlock(&h->mu);
+    return EVT_OK;
+}
+
+/* ---- flush, stop, free ----------------------------------------------------------*/
+
+int evt__sink_flush(struct evt_host *h, int64_t deadline_ns)
+{
+    pthread_mutex_lock(&h->mu);
+    uint64_t mine = ++h->flush_req;
+    pthread_cond_signal(&h->wake);
+    int rc = EVT_OK;
+    while (h->flush_done < mine && !h->exited) {
+        if (deadline_ns >= 0 &&
+            wait_until(&h->changed, &h->mu, deadline_ns) == ETIMEDOUT &&
+            h->flush_done < mine) {
+            rc = EVT_ETIMEDOUT;
+            break;
+        }
+        if (deadline_ns < 0)
+            pthread_cond_wait(&h->changed, &h->mu);
+    }
+    if (rc == EVT_OK)
+        rc = h->flush_rc;
+    pthread_mutex_unlock(&h->mu);
+    return rc;
+}
+
+/* Leave the queue's events on disk (under h->mu). */
+static void park_queue(struct evt_host *h)
+{
+    struct evt_event *e;
+    while ((e = evt__queue_pop(&h->q))) {
+        park(h, &e, 1);
+        evt__event_release(e);
+    }
+}
+
+int evt__sink_stop(struct evt_host *h, int64_t deadline_ns)
+{
+    pthread_mutex_lock(&h->mu);
+    h->stop = 1;
+    h->stop_deadline_ns = deadline_ns;
+    pthread_cond_broadcast(&h->wake);
+    pthread_cond_broadcast(&h->not_full);
+    /* A write() in progress at the deadline gets a short grace period. */
+    int64_t give_up = deadline_ns + 100 * 1000000LL;
+    while (h->thread_started && !h->exited)
+        if (wait_until(&h->changed, &h->mu, give_up) == ETIMEDOUT &&
+            !h->exited)
+            break;
+    if (h->thread_started && !h->exited) {
+        /* Hung in write(): keep its batch on disk (it may then arrive
+         * twice, never zero times) and let the worker free h. */
+        park(h, h->batch, h->batch_n);
+        park_queue(h);
+        if (h->spool)
+            evt__spool_sync(h->spool);
+        evt__host_log(h, EVT_LOG_ERROR, "still inside write() at the close "
+                      "deadline; its events were kept on disk");
+        atomic_store(&h->abandoned, 1);
+        pthread_detach(h->thread);
+        pthread_mutex_unlock(&h->mu);
+        return EVT_ETIMEDOUT;
+    }
+    park_queue(h);
+    if (h->spool)
+        evt__spool_sync(h->spool);
+    pthread_mutex_unlock(&h->mu);
+    if (h->thread_started)
+        pthread_join(h->thread, NULL);
+    h->thread_started = 0;
+    return EVT_OK;
+}
+
+void evt__sink_free(struct evt_host *h)
+{
+    if (!h)
+        return;
+    if (h->instance)
+        h->plugin.vt.destroy(h->instance);
+    evt__queue_free(&h->q);
+    if (h->spool)
+        evt__spool_close(h->spool);
+    if (h->dlq)
+        evt__spool_close(h->dlq);
+    evt__plugin_unload(&h->plugin);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->wake);
+    pthread_cond_destroy(&h->not_full);
+    pthread_cond_destroy(&h->changed);
+    evt__sink_config_free(h->config);
+    free(h->spool_path);
+    free(h->dlq_path);
+    free(h->output_dir);
+    free(h->state_dir);
+    free(h->name);
+    free(h);
+}
+
+void evt__sink_stats(struct evt_host *h, struct evt_sink_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&h->mu);
+    evt__strlcpy(out->name, h->name, sizeof out->name);
+    evt__strlcpy(out->plugin, h->plugin.vt.name, sizeof out->plugin);
+    out->enabled = h->enabled;
+    out->queued = h->queued;
+    out->written = h->written;
+    out->retried = h->retried;
+    out->spilled = h->spilled;
+    out->dropped = h->dropped;
+    out->dead_lettered = h->dead_lettered;
+    out->depth = h->q.count;
+    pthread_mutex_unlock(&h->mu);
+}

@@ -1,0 +1,38 @@
+/* worker.h -- one sink instance's queue and worker thread. */
+#ifndef EVT_CORE_WORKER_H
+#define EVT_CORE_WORKER_H
+
+#include <stdint.h>
+
+#include "tracker.h"
+
+/* Initialise locks and the queue of h (fields from the config set). */
+int evt__sink_init(struct evt_host *h);
+
+/* Start the worker thread. */
+int evt__sink_start(struct evt_host *h);
+
+/* Hand e to h under the sink's overflow policy; takes a new reference
+ * when queued. EVT_OK, or EVT_EDROPPED when a drop policy dropped it. */
+int evt__sink_enqueue(struct evt_host *h, struct evt_event *e);
+
+/* Ask the worker to drain and flush; wait until deadline_ns (monotonic). */
+int evt__sink_flush(struct evt_host *h, int64_t deadline_ns);
+
+/* Stop the worker: it drains until deadline_ns; what is left is spilled
+ * or dead-lettered. Returns EVT_OK once joined, or EVT_ETIMEDOUT when
+ * the sink hung in write(): then h was abandoned to its worker, which
+ * frees it when write() returns, and the caller must not touch h. */
+int evt__sink_stop(struct evt_host *h, int64_t deadline_ns);
+
+/* Destroy the instance and free h (after a successful stop). */
+void evt__sink_free(struct evt_host *h);
+
+/* Copy the counters of h. */
+void evt__sink_stats(struct evt_host *h, struct evt_sink_stats *out);
+
+/* Open the spool at the sink's spool path; pending records from an
+ * earlier process are delivered before new events. */
+int evt__sink_open_spool(struct evt_host *h, char *err, size_t errlen);
+
+#endif
