@@ -1,6 +1,7 @@
 /* config.c -- the JSON config file (docs/CONFIG.md), parsed with cJSON.
  * Every error names the source, the JSON path of the offending value and
- * what was expected, and never echoes a value (it may be a secret). */
+ * what was expected, and never echoes a value (it may be a secret); only
+ * file paths are named, since the message is useless without them. */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -96,6 +97,11 @@ int evt__read_file(const char *path, char **text, size_t *len, char *err,
     return EVT_OK;
 }
 
+static void join_path(char *out, size_t n, const char *path, const char *key)
+{
+    snprintf(out, n, "%s%s%s", path, path[0] ? "." : "", key);
+}
+
 /* ---- ${ENV} expansion ----------------------------------------------------*/
 
 /* Expand ${NAME} in s ("$$" is a literal "$"). */
@@ -174,7 +180,7 @@ static int expand_tree(struct cp *p, cJSON *node, const char *path)
     for (cJSON *c = node->child; c; c = c->next, i++) {
         char sub[256];
         if (cJSON_IsObject(node))
-            snprintf(sub, sizeof sub, "%s.%s", path, c->string);
+            join_path(sub, sizeof sub, path, c->string);
         else
             snprintf(sub, sizeof sub, "%s[%d]", path, i);
         int rc = expand_tree(p, c, sub);
@@ -213,20 +219,15 @@ static int check_keys(struct cp *p, const cJSON *obj, const char *path,
             continue;
         char known[256] = "";
         size_t n = 0;
-        for (const char *const *a = allowed; *a; a++)
-            n += (size_t)snprintf(known + n, n < sizeof known ? sizeof known - n : 0,
-                                  "%s%s", a == allowed ? "" : ", ", *a);
+        for (const char *const *a = allowed; *a && n < sizeof known; a++)
+            n += (size_t)snprintf(known + n, sizeof known - n, "%s%s",
+                                  a == allowed ? "" : ", ", *a);
         char sub[256];
         snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "",
                  c->string);
         return bad(p, sub, "unknown key (expected one of: %s)", known);
     }
     return EVT_OK;
-}
-
-static void join_path(char *out, size_t n, const char *path, const char *key)
-{
-    snprintf(out, n, "%s%s%s", path, path[0] ? "." : "", key);
 }
 
 static int get_str(struct cp *p, const cJSON *obj, const char *path,
@@ -463,6 +464,9 @@ static int parse_sink(struct cp *p, const cJSON *sink, int idx,
     if (name && !evt__plugin_name_ok(name))
         return bad(p, sub, "invalid sink name (letters, digits, '-', '_', "
                            "'.' only, at most 64)");
+    if (!name && !evt__plugin_name_ok(dflt_name))
+        return bad(p, sub, "missing: the file name cannot serve as the sink "
+                           "name, give one");
     s->name = evt__strdup(name ? name : dflt_name);
     const cJSON *cfg;
     if ((rc = get_object(p, sink, where, "config", &cfg)))

@@ -103,6 +103,7 @@ static int load_sink(const struct evt__config_file *cf,
     }
     h->config = spec->config;
     spec->config = NULL;
+    memcpy(h->where, spec->where, sizeof h->where);
     h->name = spec->name;
     spec->name = NULL;
     *out = h;
@@ -131,7 +132,7 @@ static int load_sink(const struct evt__config_file *cf,
  * disables the sink (its events go to the dead-letter file); the tracker
  * still opens. */
 static int prepare_sink(struct evt_tracker *t, struct evt_host *h,
-                        const char *where, char *err, size_t errlen)
+                        const char *source, char *err, size_t errlen)
 {
     h->t = t;
     h->output_dir = evt__strdup(t->output_dir);
@@ -145,7 +146,8 @@ static int prepare_sink(struct evt_tracker *t, struct evt_host *h,
         char msg[EVT_ERRMSG_SIZE];
         int rc = evt__sink_open_spool(h, msg, sizeof msg);
         if (rc)
-            return evt__err(err, errlen, rc, "%s: %s", where, msg);
+            return evt__err(err, errlen, rc, "%s: %s: %s", source,
+                            h->where, msg);
     }
     int rc = h->plugin.vt.create(h, &evt__host_api, h->config, &h->instance);
     if (rc != EVT_OK || !h->instance) {
@@ -238,7 +240,7 @@ static int open_config(struct evt__config_file *cf, evt_tracker **out,
     if (!rc)
         rc = load_all(t, cf, err, errlen);
     for (size_t i = 0; !rc && start && i < t->nsinks; i++)
-        rc = prepare_sink(t, t->sinks[i], cf->sinks[i].where, err, errlen);
+        rc = prepare_sink(t, t->sinks[i], cf->source, err, errlen);
     for (size_t i = 0; !rc && start && i < t->nsinks; i++)
         if ((rc = evt__sink_start(t->sinks[i])))
             evt__err(err, errlen, rc, "cannot start a worker thread");
@@ -482,7 +484,7 @@ int evt_list_plugins(const char *config_path, struct evt_plugin_info *out,
         char *text, *dir = dir_of(config_path);
         size_t len;
         int rc = dir ? evt__read_file(config_path, &text, &len, err, errlen)
-                     : EVT_ENOMEM;
+                     : evt__err(err, errlen, EVT_ENOMEM, "out of memory");
         if (rc == EVT_OK) {
             rc = evt__config_parse(text, len, config_path, dir, &cf, err,
                                    errlen);

@@ -48,6 +48,7 @@ struct evt_host {
     struct evt_tracker *t;
     char *name;
     char *output_dir, *state_dir; /* copies: a hung sink may outlive t */
+    char where[32]; /* "sinks[N]": its place in the config, for messages */
     struct evt__plugin plugin;
     void *instance;
     struct evt_config *config;

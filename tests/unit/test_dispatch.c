@@ -1,0 +1,504 @@
+/* test_dispatch.c -- fan-out, ordering, isolation of slow sinks, retries,
+ * dead letters, spill and recovery, concurrency, close deadlines, fork. */
+#include "test_util.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "evtrack/evtrack.h"
+#include "spool.h"
+
+struct fx {
+    char *dir;
+    evt_tracker *t;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* One sink object of the test plugin; extra is more JSON members. */
+static char *sink(const char *dir, const char *name, const char *extra,
+                  const char *config_extra)
+{
+    return tu_fmt("{\"path\": \"%s/test_sink.so\", \"name\": \"%s\"%s%s, "
+                  "\"config\": {\"record\": \"%s/%s.rec\"%s%s}}",
+                  tu_fixture_dir(), name, extra[0] ? ", " : "", extra, dir,
+                  name, config_extra[0] ? ", " : "", config_extra);
+}
+
+static evt_tracker *open_with(const char *dir, const char *sinks)
+{
+    char *json = tu_fmt("{\"output_dir\": \"%s\", \"run_id\": \"run-1\", "
+                        "\"sinks\": [%s]}", dir, sinks);
+    char err[EVT_ERRMSG_SIZE] = "";
+    evt_tracker *t = NULL;
+    int rc = evt_open_json(json, dir, &t, err, sizeof err);
+    if (rc != EVT_OK)
+        fail_msg("open failed: %s", err);
+    free(json);
+    return t;
+}
+
+struct rec {
+    unsigned long long seq;
+    unsigned kind;
+    long long step; /* -1: none */
+};
+
+/* Records a test sink wrote; returns the count, *out heap array. */
+static size_t read_records(const char *dir, const char *name,
+                           struct rec **out)
+{
+    char *path = tu_fmt("%s/%s.rec", dir, name);
+    char *text = tu_read_file(path, NULL);
+    free(path);
+    size_t n = tu_count_lines(text), i = 0;
+    *out = calloc(n + 1, sizeof **out);
+    /* strtoull, not sscanf: glibc's sscanf measures the whole rest of
+     * the buffer on every call, which is quadratic here. */
+    for (char *line = text; line && *line && i < n; i++) {
+        char *p;
+        (*out)[i].seq = strtoull(line, &p, 10);
+        (*out)[i].kind = (unsigned)strtoul(p, &p, 10);
+        while (*p == ' ')
+            p++;
+        (*out)[i].step = *p == '-' ? -1 : strtoll(p, NULL, 10);
+        line = strchr(line, '\n') + 1;
+    }
+    free(text);
+    return n;
+}
+
+static struct evt_sink_stats stats_of(evt_tracker *t, const char *name)
+{
+    struct evt_sink_stats st[8];
+    size_t n = evt_stats(t, st, 8);
+    for (size_t i = 0; i < n && i < 8; i++)
+        if (strcmp(st[i].name, name) == 0)
+            return st[i];
+    fail_msg("no sink %s", name);
+    return st[0];
+}
+
+/* Records in a spool-format file (dead letters or spill). */
+static size_t count_spool(const char *path)
+{
+    struct evt__spool *s;
+    char err[256];
+    if (access(path, F_OK) != 0)
+        return 0;
+    assert_int_equal(evt__spool_open(path, 0, &s, NULL, err, sizeof err), 0);
+    const void *p;
+    size_t len, n = 0;
+    while (evt__spool_next(s, &p, &len) == 1)
+        n++;
+    evt__spool_close(s);
+    return n;
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    f->dir = tu_tmpdir();
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    tu_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- fan-out ---------------------------------------------------------------*/
+
+static void test_fanout_three_sinks_exact_order(void **state)
+{
+    struct fx *f = *state;
+    char *a = sink(f->dir, "a", "", ""), *b = sink(f->dir, "b", "", ""),
+         *c = sink(f->dir, "c", "\"events\": [\"result\"]", "");
+    char *sinks = tu_fmt("%s, %s, %s", a, b, c);
+    evt_tracker *t = open_with(f->dir, sinks);
+    const int N = 1000;
+    for (int i = 0; i < N; i++) {
+        if (i % 10 == 0)
+            assert_int_equal(evt_log_result(t, "mme", "acc", NULL, i, NAN, i),
+                             EVT_OK);
+        else
+            assert_int_equal(evt_log_scalar(t, "loss", i, i), EVT_OK);
+    }
+    assert_int_equal(evt_flush(t, 10000), EVT_OK);
+    assert_int_equal(stats_of(t, "a").written, N);
+    assert_int_equal(stats_of(t, "c").written, N / 10);
+    assert_int_equal(evt_close(t, 10000), EVT_OK);
+    struct rec *r;
+    const char *names[] = {"a", "b"};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(read_records(f->dir, names[k], &r), N);
+        for (int i = 0; i < N; i++) {
+            assert_int_equal(r[i].seq, (unsigned long long)i + 1);
+            assert_int_equal(r[i].kind,
+                             i % 10 == 0 ? EVT_EV_RESULT : EVT_EV_SCALAR);
+            assert_int_equal(r[i].step, i);
+        }
+        free(r);
+    }
+    assert_int_equal(read_records(f->dir, "c", &r), N / 10);
+    for (int i = 0; i < N / 10; i++)
+        assert_int_equal(r[i].seq, (unsigned long long)i * 10 + 1);
+    free(r);
+    free(a), free(b), free(c), free(sinks);
+}
+
+/* ---- isolation: a slow sink does not delay the others ---------------------*/
+
+static void test_slow_sink_does_not_delay_others(void **state)
+{
+    struct fx *f = *state;
+    char *slow = sink(f->dir, "slow", "", "\"sleep_ms\": 300");
+    char *b = sink(f->dir, "b", "", ""), *c = sink(f->dir, "c", "", "");
+    char *sinks = tu_fmt("%s, %s, %s", slow, b, c);
+    evt_tracker *t = open_with(f->dir, sinks);
+    const int N = 2000;
+    int64_t t0 = now_ms();
+    for (int i = 0; i < N; i++)
+        assert_int_equal(evt_log_scalar(t, "x", i, i), EVT_OK);
+    int64_t logged = now_ms() - t0;
+    /* The two fast sinks finish while the slow one is still asleep. */
+    while ((stats_of(t, "b").written < (uint64_t)N ||
+            stats_of(t, "c").written < (uint64_t)N) && now_ms() - t0 < 5000)
+        sleep_ms(5);
+    int64_t fast_done = now_ms() - t0;
+    struct evt_sink_stats s = stats_of(t, "slow");
+    assert_true(fast_done < 250);
+    assert_true(logged < 250);
+    assert_true(s.written < (uint64_t)N);
+    assert_int_equal(evt_close(t, 20000), EVT_OK);
+    struct rec *r;
+    assert_int_equal(read_records(f->dir, "slow", &r), N);
+    free(r);
+    free(slow), free(b), free(c), free(sinks);
+}
+
+/* ---- retries and dead letters -----------------------------------------------*/
+
+static void test_retry_then_success(void **state)
+{
+    struct fx *f = *state;
+    char *s = sink(f->dir, "r",
+                   "\"retry\": {\"limit\": 5, \"base_ms\": 1, \"cap_ms\": 4}",
+                   "\"retry_first\": 3");
+    evt_tracker *t = open_with(f->dir, s);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(evt_log_scalar(t, "x", i, i), EVT_OK);
+    assert_int_equal(evt_flush(t, 10000), EVT_OK);
+    struct evt_sink_stats st = stats_of(t, "r");
+    assert_int_equal(st.retried, 3);
+    assert_int_equal(st.written, 10);
+    assert_int_equal(st.dead_lettered, 0);
+    assert_int_equal(evt_close(t, 10000), EVT_OK);
+    struct rec *r;
+    assert_int_equal(read_records(f->dir, "r", &r), 10);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(r[i].seq, (unsigned long long)i + 1);
+    free(r);
+    free(s);
+}
+
+static void test_retry_exhausted_goes_to_dead_letters(void **state)
+{
+    struct fx *f = *state;
+    char *s = sink(f->dir, "r",
+                   "\"retry\": {\"limit\": 2, \"base_ms\": 1, \"cap_ms\": 2}",
+                   "\"retry_forever\": true");
+    evt_tracker *t = open_with(f->dir, s);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(evt_log_scalar(t, "x", i, i), EVT_OK);
+    assert_int_equal(evt_flush(t, 10000), EVT_OK);
+    struct evt_sink_stats st = stats_of(t, "r");
+    assert_int_equal(st.written, 0);
+    assert_int_equal(st.dead_lettered, 5);
+    assert_true(st.retried >= 3);
+    assert_int_equal(evt_close(t, 10000), EVT_OK);
+    char *dlq = tu_fmt("%s/.evtrack/rejected/r.spool", f->dir);
+    assert_int_equal(count_spool(dlq), 5);
+    free(dlq);
+    free(s);
+}
+
+static void test_write_error_disables_sink_others_go_on(void **state)
+{
+    struct fx *f = *state;
+    char *bad = sink(f->dir, "bad", "", "\"fail\": \"write\"");
+    char *good = sink(f->dir, "good", "", "");
+    char *sinks = tu_fmt("%s, %s", bad, good);
+    evt_tracker *t = open_with(f->dir, sinks);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(evt_log_scalar(t, "x", i, i), EVT_OK);
+    assert_int_equal(evt_flush(t, 10000), EVT_OK);
+    struct evt_sink_stats st = stats_of(t, "bad");
+    assert_int_equal(st.enabled, 0);
+    assert_int_equal(st.dead_lettered, 20);
+    assert_int_equal(stats_of(t, "good").written, 20);
+    char err[EVT_ERRMSG_SIZE];
+    assert_true(evt_last_error(t, err, sizeof err) > 0);
+    assert_non_null(strstr(err, "sink \"bad\""));
+    assert_non_null(strstr(err, "disabled"));
+    assert_int_equal(evt_close(t, 10000), EVT_OK);
+    free(bad), free(good), free(sinks);
+}
+
+static void test_create_failure_disables_only_that_sink(void **state)
+{
+    struct fx *f = *state;
+    char *bad = sink(f->dir, "bad", "", "\"fail\": \"create\"");
+    char *good = sink(f->dir, "good", "", "");
+    char *sinks = tu_fmt("%s, %s", bad, good);
+    evt_tracker *t = open_with(f->dir, sinks);
+    assert_int_equal(stats_of(t, "bad").enabled, 0);
+    char err[EVT_ERRMSG_SIZE];
+    evt_last_error(t, err, sizeof err);
+    assert_non_null(strstr(err, "create failed"));
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(evt_log_scalar(t, "x", i, i), EVT_OK);
+    assert_int_equal(evt_flush(t, 10000), EVT_OK);
+    assert_int_equal(stats_of(t, "good").written, 7);
+    assert_int_equal(stats_of(t, "bad").dead_lettered, 7);
+    assert_int_equal(evt_close(t, 10000), EVT_OK);
+    free(bad), free(good), free(sinks);
+}
+
+/* ---- overflow policies ----------------------------------------------------*/
+
+static void test_drop_newest_never_drops_results(void **state)
+{
+    struct fx *f = *state;
+    char *s = sink(f->dir, "d",
+                   "\"queue\": {\"max_events\": 2, \"overflow\": "
+                   "\"drop_newest\"}",
+                   "\"sleep_ms\": 20");
+    evt_tracker *t = open_with(f->dir, s);
+    int dropped = 0;
+    for (int i = 0; i < 50; i++) {
+        int rc = evt_log_scalar(t, "x", i, i);
+        assert_true(rc == EVT_OK || rc == EVT_EDROPPED);
+        dropped += rc == EVT_EDROPPED;
+        assert_int_equal(evt_log_result(t, "t", "m", NULL, i, NAN, -1),
+                         EVT_OK);
+    }
+    assert_int_equal(evt_flush(t, 20000), EVT_OK);
+    struct evt_sink_stats st = stats_of(t, "d");
+    assert_true(dropped > 0);
+    assert_int_equal(st.dropped, (uint64_t)dropped);
+    assert_int_equal(st.written + st.dropped, 100);
+    assert_int_equal(evt_close(t, 10000), EVT_OK);
+    struct rec *r;
+    size_t n = read_records(f->dir, "d", &r);
+    size_t results = 0;
+    for (size_t i = 0; i < n; i++) {
+        results += r[i].kind == EVT_EV_RESULT;
+        if (i)
+            assert_true(r[i].seq > r[i - 1].seq);
+    }
+    assert_int_equal(results, 50);
+    free(r);
+    free(s);
+}
+
+/* A process spills to the spool and dies without closing; the spool's
+ * tail is torn; the next open delivers every spooled event exactly once,
+ * in order, before anything new. */
+static void test_spill_then_recover_after_torn_write(void **state)
+{
+    struct fx *f = *state;
+    char *s = sink(f->dir, "sp",
+                   "\"queue\": {\"max_events\": 1, \"overflow\": \"spill\"}",
+                   "\"sleep_ms\": 5000");
+    const int N = 40;
+    pid_t pid = fork();
+    if (pid == 0) {
+        evt_tracker *t = open_with(f->dir, s);
+        int ok = 1;
+        for (int i = 0; i < N; i++)
+            ok &= evt_log_scalar(t, "x", i, i) == EVT_OK;
+        ok &= stats_of(t, "sp").spilled >= (uint64_t)N - 2;
+        _exit(ok ? 0 : 1); /* a crash: no flush, no close */
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    char *spool = tu_fmt("%s/.evtrack/spool/sp.spool", f->dir);
+    size_t left = count_spool(spool);
+    assert_true(left >= (size_t)N - 2);
+    FILE *fp = fopen(spool, "ab"); /* a torn record at the tail */
+    assert_non_null(fp);
+    fwrite("\x45\x56\x52\x31\x10\x00\x00\x00garbage", 1, 15, fp);
+    fclose(fp);
+    free(s);
+    s = sink(f->dir, "sp", "\"queue\": {\"overflow\": \"spill\"}", "");
+    evt_tracker *t = open_with(f->dir, s);
+    assert_int_equal(evt_log_scalar(t, "after", 1, 1), EVT_OK);
+    assert_int_equal(evt_flush(t, 10000), EVT_OK);
+    assert_int_equal(evt_close(t, 10000), EVT_OK);
+    assert_int_equal(count_spool(spool), 0);
+    struct rec *r;
+    assert_int_equal(read_records(f->dir, "sp", &r), left + 1);
+    for (size_t i = 0; i < left; i++) /* the spooled tail of run 1 */
+        assert_int_equal(r[i].seq, (unsigned long long)(N - left + i + 1));
+    assert_int_equal(r[left].seq, 1); /* then run 2's own event */
+    free(r);
+    free(spool);
+    free(s);
+}
+
+/* ---- concurrency -------------------------------------------------------------*/
+
+struct producer {
+    evt_tracker *t;
+    int id, n;
+};
+
+static void *produce(void *arg)
+{
+    struct producer *p = arg;
+    char tag[16];
+    snprintf(tag, sizeof tag, "t%d", p->id);
+    for (int i = 0; i < p->n; i++)
+        if (evt_log_scalar(p->t, tag, i, i) != EVT_OK)
+            return (void *)1;
+    return NULL;
+}
+
+static int scale(int n)
+{
+    const char *s = getenv("EVT_TEST_SCALE_DIV");
+    return s ? n / (int)strtol(s, NULL, 10) : n;
+}
+
+static void test_eight_producers_exactly_once(void **state)
+{
+    struct fx *f = *state;
+    char *s = sink(f->dir, "m", "", "\"record_msgpack\": false");
+    evt_tracker *t = open_with(f->dir, s);
+    enum { THREADS = 8 };
+    int per = scale(100000);
+    pthread_t th[THREADS];
+    struct producer p[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        p[i] = (struct producer){t, i, per};
+        assert_int_equal(pthread_create(&th[i], NULL, produce, &p[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        void *rv;
+        pthread_join(th[i], &rv);
+        assert_null(rv);
+    }
+    assert_int_equal(evt_close(t, 60000), EVT_OK);
+    struct rec *r;
+    size_t n = read_records(f->dir, "m", &r);
+    assert_int_equal(n, (size_t)THREADS * per);
+    for (size_t i = 0; i < n; i++) /* 1..N in order: each exactly once */
+        assert_int_equal(r[i].seq, i + 1);
+    free(r);
+    free(s);
+}
+
+/* ---- close deadline ----------------------------------------------------------*/
+
+static void test_close_with_deadline_keeps_events_on_disk(void **state)
+{
+    struct fx *f = *state;
+    char *s = sink(f->dir, "hang", "", "\"sleep_ms\": 600");
+    evt_tracker *t = open_with(f->dir, s);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(evt_log_scalar(t, "x", i, i), EVT_OK);
+    sleep_ms(50); /* the worker is inside write() now */
+    int64_t t0 = now_ms();
+    assert_int_equal(evt_close(t, 100), EVT_ETIMEDOUT);
+    int64_t took = now_ms() - t0;
+    assert_true(took < 450);
+    /* Everything not written is in the dead-letter file. */
+    char *dlq = tu_fmt("%s/.evtrack/rejected/hang.spool", f->dir);
+    assert_int_equal(count_spool(dlq), 10);
+    sleep_ms(800); /* let the abandoned worker finish and free itself */
+    free(dlq);
+    free(s);
+}
+
+/* ---- fork --------------------------------------------------------------------*/
+
+static void test_forked_child_cannot_log(void **state)
+{
+    struct fx *f = *state;
+    char *s = sink(f->dir, "fk", "", "");
+    evt_tracker *t = open_with(f->dir, s);
+    assert_int_equal(evt_log_scalar(t, "x", 1, 1), EVT_OK);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int ok = evt_log_scalar(t, "child", 2, 2) == EVT_ECLOSED &&
+                 evt_log_json(t, EVT_EV_SCALAR,
+                              "{\"tag\":\"c\",\"value\":1}") == EVT_ECLOSED &&
+                 evt_flush(t, 100) == EVT_ECLOSED;
+        evt_ev *e = evt_begin(t, EVT_EV_SCALAR);
+        evt_str(e, "tag", "c");
+        evt_double(e, "value", 1);
+        ok = ok && evt_commit(e) == EVT_ECLOSED;
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(evt_log_scalar(t, "x", 3, 3), EVT_OK);
+    assert_int_equal(evt_close(t, 10000), EVT_OK);
+    struct rec *r;
+    assert_int_equal(read_records(f->dir, "fk", &r), 2);
+    free(r);
+    free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_fanout_three_sinks_exact_order,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_sink_does_not_delay_others,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_then_success, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_retry_exhausted_goes_to_dead_letters, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_write_error_disables_sink_others_go_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_create_failure_disables_only_that_sink, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drop_newest_never_drops_results,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_spill_then_recover_after_torn_write, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_eight_producers_exactly_once,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_close_with_deadline_keeps_events_on_disk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forked_child_cannot_log, setup,
+                                        teardown),
+    };
+    evt_set_log_handler(NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

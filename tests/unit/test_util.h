@@ -1,0 +1,108 @@
+/* test_util.h -- small helpers shared by the cmocka tests (header-only). */
+#ifndef EVT_TEST_UTIL_H
+#define EVT_TEST_UTIL_H
+
+#ifndef _XOPEN_SOURCE
+#define _XOPEN_SOURCE 700 /* nftw, mkdtemp */
+#endif
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A fresh folder under /tmp (heap string); remove with tu_rmtree. */
+static inline char *tu_tmpdir(void)
+{
+    char *p = strdup("/tmp/evt-test-XXXXXX");
+    assert_non_null(p);
+    assert_non_null(mkdtemp(p));
+    return p;
+}
+
+static inline int tu_rm_one(const char *path, const struct stat *st, int flag,
+                            struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static inline void tu_rmtree(char *dir)
+{
+    nftw(dir, tu_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(dir);
+}
+
+/* The folder of the test fixture sinks (set by ctest). */
+static inline const char *tu_fixture_dir(void)
+{
+    const char *d = getenv("EVT_TEST_FIXTURE_DIR");
+    assert_non_null(d);
+    return d;
+}
+
+/* Heap printf. */
+static inline char *tu_fmt(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = malloc((size_t)n + 1);
+    assert_non_null(s);
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+static inline void tu_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Whole file as a heap string (NULL if it does not exist). */
+static inline char *tu_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    size_t r;
+    while ((r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += r;
+        if (cap - n - 1 == 0) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+    }
+    fclose(f);
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}
+
+static inline size_t tu_count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; s && *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+#endif
