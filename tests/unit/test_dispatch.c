@@ -170,25 +170,22 @@ static void test_fanout_three_sinks_exact_order(void **state)
 static void test_slow_sink_does_not_delay_others(void **state)
 {
     struct fx *f = *state;
-    char *slow = sink(f->dir, "slow", "", "\"sleep_ms\": 300");
+    char *slow = sink(f->dir, "slow", "", "\"sleep_ms\": 1500");
     char *b = sink(f->dir, "b", "", ""), *c = sink(f->dir, "c", "", "");
     char *sinks = tu_fmt("%s, %s, %s", slow, b, c);
     evt_tracker *t = open_with(f->dir, sinks);
-    const int N = 2000;
-    int64_t t0 = now_ms();
+    const int N = 500;
     for (int i = 0; i < N; i++)
         assert_int_equal(evt_log_scalar(t, "x", i, i), EVT_OK);
-    int64_t logged = now_ms() - t0;
-    /* The two fast sinks finish while the slow one is still asleep. */
+    int64_t t0 = now_ms();
     while ((stats_of(t, "b").written < (uint64_t)N ||
             stats_of(t, "c").written < (uint64_t)N) && now_ms() - t0 < 5000)
-        sleep_ms(5);
-    int64_t fast_done = now_ms() - t0;
-    struct evt_sink_stats s = stats_of(t, "slow");
-    assert_true(fast_done < 250);
-    assert_true(logged < 250);
-    assert_true(s.written < (uint64_t)N);
-    assert_int_equal(evt_close(t, 20000), EVT_OK);
+        sleep_ms(2);
+    /* The fast sinks are done before the slow one's first write() ends. */
+    assert_int_equal(stats_of(t, "b").written, N);
+    assert_int_equal(stats_of(t, "c").written, N);
+    assert_int_equal(stats_of(t, "slow").written, 0);
+    assert_int_equal(evt_close(t, 30000), EVT_OK);
     struct rec *r;
     assert_int_equal(read_records(f->dir, "slow", &r), N);
     free(r);
@@ -424,7 +421,7 @@ static void test_eight_producers_exactly_once(void **state)
 static void test_close_with_deadline_keeps_events_on_disk(void **state)
 {
     struct fx *f = *state;
-    char *s = sink(f->dir, "hang", "", "\"sleep_ms\": 600");
+    char *s = sink(f->dir, "hang", "", "\"sleep_ms\": 1500");
     evt_tracker *t = open_with(f->dir, s);
     for (int i = 0; i < 10; i++)
         assert_int_equal(evt_log_scalar(t, "x", i, i), EVT_OK);
@@ -432,11 +429,11 @@ static void test_close_with_deadline_keeps_events_on_disk(void **state)
     int64_t t0 = now_ms();
     assert_int_equal(evt_close(t, 100), EVT_ETIMEDOUT);
     int64_t took = now_ms() - t0;
-    assert_true(took < 450);
+    assert_true(took < 1000); /* 100 ms deadline + 100 ms grace */
     /* Everything not written is in the dead-letter file. */
     char *dlq = tu_fmt("%s/.evtrack/rejected/hang.spool", f->dir);
     assert_int_equal(count_spool(dlq), 10);
-    sleep_ms(800); /* let the abandoned worker finish and free itself */
+    sleep_ms(2000); /* let the abandoned worker finish and free itself */
     free(dlq);
     free(s);
 }

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Install what evtrack needs to build and test, from Debian packages.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  cmake make gcc clang pkg-config git ca-certificates \
+  libmsgpack-dev libcjson-dev libcurl4-openssl-dev libcmocka-dev \
+  valgrind python3 >/dev/null
