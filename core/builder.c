@@ -5,11 +5,12 @@
  * headers whose counts are patched when they close. Errors are sticky:
  * the first one is kept and reported by evt_commit(). */
 #include <math.h>
-#include <msgpack.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "json_msgpack.h"
+#include "mpcheck.h"
 #include "mpwrite.h"
 #include "strbuf.h"
 #include "tracker.h"
@@ -42,14 +43,23 @@ static _Thread_local struct evt_ev tls_builder;
  * evt_commit() returns EVT_ECLOSED. Never written to. */
 static struct evt_ev forked_builder = {.status = EVT_ECLOSED};
 
+struct name {
+    const char *s;
+    size_t len;
+};
+#define NAME(lit) {lit, sizeof lit - 1}
+
 /* Required top-level fields per kind (docs/EVENTS.md). */
-static const char *const *required_fields(uint32_t kind)
+static const struct name *required_fields(uint32_t kind)
 {
-    static const char *const none[] = {NULL};
-    static const char *const task[] = {"task", NULL};
-    static const char *const sample[] = {"task", "doc_id", NULL};
-    static const char *const result[] = {"task", "metric", "value", NULL};
-    static const char *const scalar[] = {"tag", "value", NULL};
+    static const struct name none[] = {{NULL, 0}};
+    static const struct name task[] = {NAME("task"), {NULL, 0}};
+    static const struct name sample[] = {NAME("task"), NAME("doc_id"),
+                                         {NULL, 0}};
+    static const struct name result[] = {NAME("task"), NAME("metric"),
+                                         NAME("value"), {NULL, 0}};
+    static const struct name scalar[] = {NAME("tag"), NAME("value"),
+                                         {NULL, 0}};
     switch (kind) {
     case EVT_EV_TASK_CONFIG: return task;
     case EVT_EV_SAMPLE: return sample;
@@ -59,8 +69,9 @@ static const char *const *required_fields(uint32_t kind)
     }
 }
 
-static const char *const reserved[] = {"kind", "run_id", "seq", "time_ns",
-                                       NULL};
+static const struct name reserved[] = {NAME("kind"), NAME("run_id"),
+                                       NAME("seq"), NAME("time_ns"),
+                                       {NULL, 0}};
 
 static void set_err(struct evt_ev *b, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -150,15 +161,17 @@ void evt_cancel(evt_ev *b)
 /* Bookkeeping for one top-level key: required, reserved, step. */
 static int top_key(struct evt_ev *b, const char *key, size_t klen)
 {
-    for (const char *const *r = reserved; *r; r++)
-        if (strlen(*r) == klen && memcmp(*r, key, klen) == 0) {
+    for (const struct name *r = reserved; r->s; r++)
+        if (r->len == klen && r->s[0] == key[0] &&
+            memcmp(r->s, key, klen) == 0) {
             set_err(b, EVT_EINVAL, "%s event: field \"%s\" is reserved",
-                    evt__kind_name(b->e->kind), *r);
+                    evt__kind_name(b->e->kind), r->s);
             return -1;
         }
-    const char *const *req = required_fields(b->e->kind);
-    for (unsigned i = 0; req[i]; i++)
-        if (strlen(req[i]) == klen && memcmp(req[i], key, klen) == 0)
+    const struct name *req = required_fields(b->e->kind);
+    for (unsigned i = 0; req[i].s; i++)
+        if (req[i].len == klen && req[i].s[0] == key[0] &&
+            memcmp(req[i].s, key, klen) == 0)
             b->seen |= 1u << i;
     return 0;
 }
@@ -230,14 +243,29 @@ void evt_str(evt_ev *b, const char *key, const char *val)
     evt_strn(b, key, val, val ? strlen(val) : 0);
 }
 
+/* Record the training step of the event; 0 or -1 after an error. */
+static int take_step(struct evt_ev *b, int64_t val)
+{
+    if (val < 0 || b->e->has_step) {
+        set_err(b, EVT_EINVAL, "%s event: field \"step\": %s",
+                evt__kind_name(b->e->kind),
+                val < 0 ? "expected a non-negative integer" : "given twice");
+        return -1;
+    }
+    b->e->step = val;
+    b->e->has_step = 1;
+    return 0;
+}
+
 void evt_int(evt_ev *b, const char *key, int64_t val)
 {
-    if (!b || put_key(b, key))
+    if (!b || b->status)
         return;
-    if (b->depth == 0 && key && strcmp(key, "step") == 0) {
-        b->e->step = val;
-        b->e->has_step = 1;
-    }
+    if (b->depth == 0 && key && strcmp(key, "step") == 0 &&
+        take_step(b, val))
+        return;
+    if (put_key(b, key))
+        return;
     check(b, mp_int(b->e, val));
 }
 
@@ -245,18 +273,12 @@ void evt_step(evt_ev *b, int64_t step)
 {
     if (!b || b->status)
         return;
-    if (b->e && b->e->has_step) {
-        set_err(b, EVT_EINVAL, "%s event: step given twice",
-                evt__kind_name(b->e->kind));
+    if (b->depth != 0) {
+        set_err(b, EVT_EINVAL, "%s event: evt_step inside a nested "
+                "container", evt__kind_name(b->e->kind));
         return;
     }
-    int depth = b->depth;
-    b->depth = 0; /* the step always belongs to the top level */
-    if (depth == 0)
-        evt_int(b, "step", step);
-    else
-        set_err(b, EVT_EINVAL, "evt_step inside a nested container");
-    b->depth = depth;
+    evt_int(b, "step", step);
 }
 
 void evt_double(evt_ev *b, const char *key, double val)
@@ -330,17 +352,14 @@ void evt_msgpack(evt_ev *b, const char *key, const void *buf, size_t len)
 {
     if (!b || put_key(b, key))
         return;
-    size_t off = 0;
-    msgpack_zone zone;
-    msgpack_zone_init(&zone, 2048);
-    msgpack_object obj;
-    msgpack_unpack_return r =
-        buf ? msgpack_unpack((const char *)buf, len, &off, &zone, &obj)
-            : MSGPACK_UNPACK_PARSE_ERROR;
-    msgpack_zone_destroy(&zone);
-    if (r != MSGPACK_UNPACK_SUCCESS || off != len) {
-        set_err(b, EVT_EINVAL, "%s event: field \"%s\": not one msgpack "
-                "object", evt__kind_name(b->e->kind), key ? key : "[]");
+    size_t used = 0;
+    char msg[160];
+    if (!buf || evt__mp_check(buf, len, &used, msg, sizeof msg) ||
+        used != len) {
+        set_err(b, EVT_EINVAL, "%s event: field \"%s\": %s",
+                evt__kind_name(b->e->kind), key ? key : "[]",
+                buf && used != len && used ? "more than one msgpack object"
+                    : buf ? msg : "no bytes given");
         return;
     }
     check(b, mp_raw(b->e, buf, len));
@@ -348,11 +367,11 @@ void evt_msgpack(evt_ev *b, const char *key, const void *buf, size_t len)
 
 static int missing_required(struct evt_ev *b)
 {
-    const char *const *req = required_fields(b->e->kind);
-    for (unsigned i = 0; req[i]; i++)
+    const struct name *req = required_fields(b->e->kind);
+    for (unsigned i = 0; req[i].s; i++)
         if (!(b->seen & (1u << i))) {
             set_err(b, EVT_EINVAL, "%s event: missing required field \"%s\"",
-                    evt__kind_name(b->e->kind), req[i]);
+                    evt__kind_name(b->e->kind), req[i].s);
             return 1;
         }
     return 0;
@@ -396,19 +415,11 @@ static int on_member(void *ctx, const char *key, size_t klen, size_t voff,
     if (top_key(b, key, klen))
         return evt__err(err, errlen, b->status, "%s", b->msg);
     if (klen == 4 && memcmp(key, "step", 4) == 0) {
-        msgpack_zone zone;
-        msgpack_object obj;
-        size_t off = 0;
-        msgpack_zone_init(&zone, 256);
-        msgpack_unpack((const char *)b->e->buf + voff, b->e->len - voff,
-                       &off, &zone, &obj);
-        int ok = obj.type == MSGPACK_OBJECT_POSITIVE_INTEGER;
-        b->e->step = ok ? (int64_t)obj.via.u64 : 0;
-        b->e->has_step = ok;
-        msgpack_zone_destroy(&zone);
-        if (!ok)
-            return evt__err(err, errlen, EVT_EINVAL,
-                            "field \"step\": expected a non-negative integer");
+        int64_t v;
+        if (evt__mp_int(b->e->buf + voff, b->e->len - voff, &v))
+            v = -1;
+        if (take_step(b, v))
+            return evt__err(err, errlen, b->status, "%s", b->msg);
     }
     return 0;
 }
@@ -437,48 +448,56 @@ int evt_log_json(evt_tracker *t, enum evt_event_kind kind,
     return evt_commit(b);
 }
 
+/* Copy the members of a checked msgpack map into the event, applying the
+ * top-level rules (required, reserved, step) to each key. */
+static void copy_members(struct evt_ev *b, const unsigned char *p, size_t len)
+{
+    uint32_t count;
+    size_t at;
+    if (evt__mp_map_header(p, len, &count, &at)) {
+        set_err(b, EVT_EINVAL, "sample event: not a msgpack map");
+        return;
+    }
+    for (uint32_t i = 0; i < count && !b->status; i++) {
+        const char *key;
+        size_t klen, used;
+        if (evt__mp_str(p + at, len - at, &key, &klen, &used)) {
+            set_err(b, EVT_EINVAL, "sample event: a map key is not a string");
+            return;
+        }
+        if (top_key(b, key, klen))
+            return;
+        size_t voff = at + used, vlen;
+        evt__mp_check(p + voff, len - voff, &vlen, NULL, 0); /* checked */
+        if (klen == 4 && memcmp(key, "step", 4) == 0) {
+            int64_t v;
+            if (evt__mp_int(p + voff, vlen, &v))
+                v = -1;
+            if (take_step(b, v))
+                return;
+        }
+        check(b, mp_raw(b->e, p + at, used + vlen));
+        b->stack[0].count++;
+        at = voff + vlen;
+    }
+}
+
 int evt_log_sample_msgpack(evt_tracker *t, const void *map, size_t len)
 {
     struct evt_ev *b = evt_begin(t, EVT_EV_SAMPLE);
     if (!b)
         return EVT_EINVAL;
-    msgpack_zone zone;
-    msgpack_zone_init(&zone, 4096);
-    msgpack_object obj;
-    size_t off = 0;
-    msgpack_unpack_return r =
-        map ? msgpack_unpack((const char *)map, len, &off, &zone, &obj)
-            : MSGPACK_UNPACK_PARSE_ERROR;
-    if (r != MSGPACK_UNPACK_SUCCESS || off != len ||
-        obj.type != MSGPACK_OBJECT_MAP) {
-        set_err(b, EVT_EINVAL, "sample event: not one msgpack map");
-    } else {
-        /* Copy member by member so the top-level checks apply. */
-        for (uint32_t i = 0; i < obj.via.map.size && !b->status; i++) {
-            const msgpack_object_kv *kv = &obj.via.map.ptr[i];
-            if (kv->key.type != MSGPACK_OBJECT_STR) {
-                set_err(b, EVT_EINVAL, "sample event: a map key is not a "
-                        "string");
-                break;
-            }
-            char key[256];
-            size_t kl = kv->key.via.str.size;
-            if (kl >= sizeof key) {
-                set_err(b, EVT_EINVAL, "sample event: field name too long");
-                break;
-            }
-            memcpy(key, kv->key.via.str.ptr, kl);
-            key[kl] = '\0';
-            msgpack_sbuffer sb;
-            msgpack_sbuffer_init(&sb);
-            msgpack_packer pk;
-            msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-            msgpack_pack_object(&pk, kv->val);
-            evt_msgpack(b, key, sb.data, sb.size);
-            msgpack_sbuffer_destroy(&sb);
-        }
-    }
-    msgpack_zone_destroy(&zone);
+    size_t used = 0;
+    char msg[160];
+    if (b->status)
+        return evt_commit(b);
+    if (!map || evt__mp_check(map, len, &used, msg, sizeof msg))
+        set_err(b, EVT_EINVAL, "sample event: %s",
+                map ? msg : "no bytes given");
+    else if (used != len)
+        set_err(b, EVT_EINVAL, "sample event: bytes after the msgpack map");
+    else
+        copy_members(b, map, len);
     return evt_commit(b);
 }
 

@@ -162,7 +162,7 @@ static int expand_env(struct cp *p, const char *path, const char *s,
 static int expand_tree(struct cp *p, cJSON *node, const char *path)
 {
     if (cJSON_IsString(node) && strchr(node->valuestring, '$')) {
-        char *x;
+        char *x = NULL;
         int rc = expand_env(p, path, node->valuestring, &x);
         if (rc)
             return rc;
@@ -445,7 +445,7 @@ static int parse_sink(struct cp *p, const cJSON *sink, int idx,
     if (!cJSON_IsObject(sink))
         return bad(p, where, "expected an object, got %s", type_name(sink));
     s->enabled = 1;
-    s->max_events = 100000;
+    s->max_events = 16384;
     s->retry_limit = 10;
     s->retry_base_ms = 100;
     s->retry_cap_ms = 30000;

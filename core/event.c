@@ -7,9 +7,10 @@
 
 #include "strbuf.h"
 
-/* Idle events kept for reuse; more are freed so memory returns to the
- * system after a burst. Buffers grown past BIG_EVENT are not kept. */
-#define POOL_KEEP 4096
+/* Idle events kept for reuse, unless the tracker sets its own bound (the
+ * sum of its queues' capacities: events beyond it cannot be in flight
+ * anyway). Buffers grown past BIG_EVENT are never kept. */
+#define POOL_KEEP_DEFAULT 4096
 #define BIG_EVENT (256u * 1024u)
 
 struct evt__pool {
@@ -17,6 +18,7 @@ struct evt__pool {
     struct evt_event *free_list;
     size_t nfree;
     size_t outstanding; /* events handed out and not yet back */
+    size_t keep;        /* idle events kept at most */
     int orphaned;       /* the tracker let go */
     char *run_id;
 };
@@ -27,6 +29,7 @@ struct evt__pool *evt__pool_new(const char *run_id)
     if (!p)
         return NULL;
     p->run_id = evt__strdup(run_id);
+    p->keep = POOL_KEEP_DEFAULT;
     if (!p->run_id || pthread_mutex_init(&p->mu, NULL) != 0) {
         free(p->run_id);
         free(p);
@@ -47,6 +50,13 @@ static void pool_free(struct evt__pool *p)
     pthread_mutex_destroy(&p->mu);
     free(p->run_id);
     free(p);
+}
+
+void evt__pool_set_keep(struct evt__pool *p, size_t keep)
+{
+    pthread_mutex_lock(&p->mu);
+    p->keep = keep;
+    pthread_mutex_unlock(&p->mu);
 }
 
 void evt__pool_release(struct evt__pool *p)
@@ -94,10 +104,8 @@ struct evt_event *evt__event_get(struct evt__pool *p)
     return e;
 }
 
-int evt__event_reserve(struct evt_event *e, size_t extra)
+int evt__event_grow(struct evt_event *e, size_t extra)
 {
-    if (e->cap - e->len >= extra)
-        return 0;
     size_t need = e->len + extra;
     size_t cap = e->cap ? e->cap : 512;
     while (cap < need)
@@ -116,37 +124,79 @@ void evt__event_retain(const struct evt_event *e)
     atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
 }
 
-void evt__event_release(const struct evt_event *ce)
+/* Reset an event whose last reference is gone. */
+static void recycle(struct evt_event *e)
 {
-    struct evt_event *e = (struct evt_event *)ce;
-    if (atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) != 1)
-        return;
-    struct evt__pool *p = e->pool;
     free(e->own_run_id);
     e->own_run_id = NULL;
-    e->run_id = p->run_id;
-    int keep_buf = e->cap <= BIG_EVENT;
-    if (!keep_buf) {
+    e->run_id = e->pool->run_id;
+    if (e->cap > BIG_EVENT) { /* do not pin a burst's memory */
         free(e->buf);
         e->buf = NULL;
         e->cap = 0;
     }
+}
+
+static int last_ref(const struct evt_event *ce)
+{
+    struct evt_event *e = (struct evt_event *)ce;
+    return atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) == 1;
+}
+
+/* Return dead events to their pool (chain linked by next_free). */
+static void give_back(struct evt__pool *p, struct evt_event *chain, size_t n)
+{
     pthread_mutex_lock(&p->mu);
-    p->outstanding--;
-    int keep = !p->orphaned && p->nfree < POOL_KEEP;
-    if (keep) {
-        e->next_free = p->free_list;
-        p->free_list = e;
-        p->nfree++;
+    p->outstanding -= n;
+    struct evt_event *drop = NULL;
+    while (chain) {
+        struct evt_event *e = chain;
+        chain = e->next_free;
+        if (!p->orphaned && p->nfree < p->keep) {
+            e->next_free = p->free_list;
+            p->free_list = e;
+            p->nfree++;
+        } else {
+            e->next_free = drop;
+            drop = e;
+        }
     }
     int done = p->orphaned && p->outstanding == 0;
     pthread_mutex_unlock(&p->mu);
-    if (!keep) {
+    while (drop) {
+        struct evt_event *e = drop;
+        drop = e->next_free;
         free(e->buf);
         free(e);
     }
     if (done)
         pool_free(p);
+}
+
+void evt__event_release(const struct evt_event *ce)
+{
+    struct evt_event *e = (struct evt_event *)ce;
+    if (!last_ref(ce))
+        return;
+    recycle(e);
+    e->next_free = NULL;
+    give_back(e->pool, e, 1);
+}
+
+void evt__event_release_many(struct evt_event *const *ev, size_t n)
+{
+    struct evt_event *chain = NULL;
+    size_t dead = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!last_ref(ev[i]))
+            continue;
+        recycle(ev[i]);
+        ev[i]->next_free = chain;
+        chain = ev[i];
+        dead++;
+    }
+    if (dead)
+        give_back(chain->pool, chain, dead);
 }
 
 static const char *const kind_names[] = {

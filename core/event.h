@@ -35,6 +35,9 @@ struct evt_event {
 /* A pool of reusable events for one tracker. run_id is copied. */
 struct evt__pool *evt__pool_new(const char *run_id);
 
+/* At most keep idle events are kept for reuse. */
+void evt__pool_set_keep(struct evt__pool *p, size_t keep);
+
 /* Drop the tracker's reference; the pool is freed once every event taken
  * from it came back. */
 void evt__pool_release(struct evt__pool *p);
@@ -42,10 +45,21 @@ void evt__pool_release(struct evt__pool *p);
 /* An empty event with refs == 1, or NULL on OOM. */
 struct evt_event *evt__event_get(struct evt__pool *p);
 
-/* Ensure room for extra more bytes; 0 or -1 on OOM. */
-int evt__event_reserve(struct evt_event *e, size_t extra);
+/* Grow the buffer to hold extra more bytes; 0 or -1 on OOM. */
+int evt__event_grow(struct evt_event *e, size_t extra);
+
+/* Ensure room for extra more bytes; 0 or -1 on OOM. Inline: the builder
+ * calls it for every value. */
+static inline int evt__event_reserve(struct evt_event *e, size_t extra)
+{
+    return e->cap - e->len >= extra ? 0 : evt__event_grow(e, extra);
+}
 
 void evt__event_retain(const struct evt_event *e);
+
+/* Release n events with one lock of their pool (a worker's batch; all
+ * from the same pool). */
+void evt__event_release_many(struct evt_event *const *ev, size_t n);
 void evt__event_release(const struct evt_event *e);
 
 /* Name of one kind bit ("sample"), NULL if not exactly one known bit. */

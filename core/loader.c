@@ -75,6 +75,11 @@ static int check_callbacks(const char *path, const struct evt_sink_vtable *vt,
     if (!vt->name || !vt->name[0])
         return evt__err(err, errlen, EVT_EABI,
                         "%s: refused: the sink has no name", path);
+    for (const struct evt_config_key *k = vt->config_keys; k && k->name; k++)
+        if (k->type < EVT_CFG_STR || k->type > EVT_CFG_JSON)
+            return evt__err(err, errlen, EVT_EABI,
+                            "%s: refused: config key '%s' has unknown type %d",
+                            path, k->name, k->type);
     if (vt->event_mask == 0 || (vt->event_mask & ~EVT_EV_ALL))
         return evt__err(err, errlen, EVT_EABI,
                         "%s: refused: event_mask 0x%x names no known event "

@@ -31,6 +31,11 @@ static void strv_add_owned(struct strv *s, char *str)
         s->oom = 1;
         return;
     }
+    char *real = realpath(str, NULL); /* "lib/../lib" and "lib" are one */
+    if (real) {
+        free(str);
+        str = real;
+    }
     for (size_t i = 0; i < s->n; i++) {
         if (strcmp(s->v[i], str) == 0) {
             free(str);

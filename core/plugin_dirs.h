@@ -9,9 +9,11 @@
 
 /* The folders to search, in order: extra (from the config), each entry of
  * $EVTRACK_PLUGIN_PATH (':'-separated), <dir of libevtrack>/evtrack/plugins
- * (installed library or build tree), <dir of the program>/../lib/evtrack/
- * plugins, then the install prefix's plugin folder. NULL-terminated, heap;
- * free with evt__strv_free. NULL on OOM. */
+ * (installed library or build tree), <dir of libevtrack>/../lib/evtrack/
+ * plugins and <dir of the program>/../lib/evtrack/plugins (core linked
+ * into a program in bin/), then the install prefix's plugin folder.
+ * Existing folders are canonicalised and listed once. NULL-terminated,
+ * heap; free with evt__strv_free. NULL on OOM. */
 char **evt__plugin_search_dirs(char *const *extra, size_t nextra);
 
 void evt__strv_free(char **v);

@@ -28,6 +28,13 @@ void evt__queue_push(struct evt__queue *q, struct evt_event *e)
     q->count++;
 }
 
+void evt__queue_push_front(struct evt__queue *q, struct evt_event *e)
+{
+    q->head = (q->head + q->cap - 1) % q->cap;
+    q->ring[q->head] = e;
+    q->count++;
+}
+
 struct evt_event *evt__queue_pop(struct evt__queue *q)
 {
     if (q->count == 0)

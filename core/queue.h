@@ -20,6 +20,8 @@ static inline int evt__queue_full(const struct evt__queue *q)
 }
 /* Callers check evt__queue_full first. */
 void evt__queue_push(struct evt__queue *q, struct evt_event *e);
+/* Put e back at the head (room is there: it was just popped). */
+void evt__queue_push_front(struct evt__queue *q, struct evt_event *e);
 /* NULL when empty. */
 struct evt_event *evt__queue_pop(struct evt__queue *q);
 /* Remove and return the oldest event whose kind is in mask, or NULL. */

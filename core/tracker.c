@@ -43,7 +43,7 @@ void evt__set_error(struct evt_tracker *t, const char *fmt, ...)
 
 size_t evt_last_error(evt_tracker *t, char *buf, size_t len)
 {
-    if (!t)
+    if (!t || evt__forked(t)) /* the parent's lock may be held forever */
         return 0;
     pthread_mutex_lock(&t->err_mu);
     size_t n = strlen(t->last_error);
@@ -136,7 +136,7 @@ static int prepare_sink(struct evt_tracker *t, struct evt_host *h,
 {
     h->t = t;
     h->output_dir = evt__strdup(t->output_dir);
-    h->state_dir = evt__strdup(t->state_dir);
+    h->state_dir = evt__asprintf("%s/sinks/%s", t->state_dir, h->name);
     h->spool_path = evt__asprintf("%s/spool/%s.spool", t->state_dir, h->name);
     h->dlq_path = evt__asprintf("%s/rejected/%s.spool", t->state_dir, h->name);
     if (!h->output_dir || !h->state_dir || !h->spool_path || !h->dlq_path ||
@@ -241,6 +241,11 @@ static int open_config(struct evt__config_file *cf, evt_tracker **out,
         rc = load_all(t, cf, err, errlen);
     for (size_t i = 0; !rc && start && i < t->nsinks; i++)
         rc = prepare_sink(t, t->sinks[i], cf->source, err, errlen);
+    size_t keep = 2 * EVT__BATCH_MAX;
+    for (size_t i = 0; !rc && i < t->nsinks; i++)
+        keep += t->sinks[i]->max_events;
+    if (!rc)
+        evt__pool_set_keep(t->pool, keep);
     for (size_t i = 0; !rc && start && i < t->nsinks; i++)
         if ((rc = evt__sink_start(t->sinks[i])))
             evt__err(err, errlen, rc, "cannot start a worker thread");
@@ -334,12 +339,29 @@ int evt_check_config(const char *path, char *err, size_t errlen)
 
 /* ---- dispatch --------------------------------------------------------------*/
 
+/* A sink whose queue was full: the producer waits for it after the
+ * dispatch lock is released, so one blocked sink never holds up the fan-out
+ * to the others nor other producers' events to other sinks. */
+struct blocked {
+    struct evt_host *h;
+    uint64_t ticket;
+};
+
+#define INLINE_BLOCKED 16
+
 int evt__dispatch(struct evt_tracker *t, struct evt_event *e)
 {
     if (evt__forked(t)) {
         evt__event_release(e);
         return EVT_ECLOSED;
     }
+    struct blocked inline_blocked[INLINE_BLOCKED], *blocked = inline_blocked;
+    if (t->nsinks > INLINE_BLOCKED &&
+        !(blocked = malloc(t->nsinks * sizeof *blocked))) {
+        evt__event_release(e);
+        return EVT_ENOMEM;
+    }
+    size_t nblocked = 0;
     int rc = EVT_OK;
     pthread_mutex_lock(&t->dispatch_mu);
     if (t->closed) {
@@ -348,12 +370,22 @@ int evt__dispatch(struct evt_tracker *t, struct evt_event *e)
         e->seq = ++t->seq;
         for (unsigned i = 0; i < 8; i++)
             e->buf[e->seq_off + i] = (unsigned char)(e->seq >> (56 - 8 * i));
-        for (size_t i = 0; i < t->nsinks; i++)
-            if ((t->sinks[i]->mask & e->kind) &&
-                evt__sink_enqueue(t->sinks[i], e) == EVT_EDROPPED)
+        for (size_t i = 0; i < t->nsinks; i++) {
+            struct evt_host *h = t->sinks[i];
+            if (!(h->mask & e->kind))
+                continue;
+            int r = evt__sink_offer(h, e, &blocked[nblocked].ticket);
+            if (r == EVT_RETRY)
+                blocked[nblocked++].h = h;
+            else if (r == EVT_EDROPPED)
                 rc = EVT_EDROPPED;
+        }
     }
     pthread_mutex_unlock(&t->dispatch_mu);
+    for (size_t i = 0; i < nblocked; i++)
+        evt__sink_wait_push(blocked[i].h, e, blocked[i].ticket);
+    if (blocked != inline_blocked)
+        free(blocked);
     evt__event_release(e);
     if (rc == EVT_ECLOSED)
         evt__set_error(t, "the tracker is closed");
@@ -423,7 +455,7 @@ int evt_close(evt_tracker *t, int64_t timeout_ms)
 
 size_t evt_stats(evt_tracker *t, struct evt_sink_stats *out, size_t cap)
 {
-    if (!t)
+    if (!t || evt__forked(t)) /* the parent's locks may be held forever */
         return 0;
     for (size_t i = 0; i < t->nsinks && i < cap; i++)
         evt__sink_stats(t->sinks[i], &out[i]);

@@ -64,13 +64,16 @@ struct evt_host {
     pthread_cond_t not_full; /* producers */
     pthread_cond_t changed;  /* flush and close waiters */
     struct evt__queue q;
+    uint64_t tickets_issued, tickets_served; /* producers blocked, in order */
     int enabled;     /* 0: everything goes to the dead-letter file */
     int spilling;    /* new events go to the spool until it drains */
     int stop;        /* close() asked the worker to finish */
+    int sleeping;    /* the worker waits for a signal (not lingering) */
     int64_t stop_deadline_ns; /* monotonic; after it, no more write() */
     int exited;      /* the worker returned */
     atomic_int abandoned; /* close() gave up; the worker frees h */
     uint64_t flush_req, flush_done;
+    int64_t flush_deadline_ns; /* latest deadline asked for; -1: none */
     int flush_rc;
 
     /* the batch the worker is delivering (owned by the worker) */

@@ -41,14 +41,18 @@ int evt__utf8_valid(const char *s, size_t len, size_t *bad_at)
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < len) {
-        if (i + 8 <= len) {
+        /* ASCII runs, a word at a time, then byte by byte. */
+        while (i + 8 <= len) {
             uint64_t w;
             memcpy(&w, p + i, 8);
-            if ((w & 0x8080808080808080ull) == 0) {
-                i += 8;
-                continue;
-            }
+            if (w & 0x8080808080808080ull)
+                break;
+            i += 8;
         }
+        while (i < len && p[i] < 0x80)
+            i++;
+        if (i == len)
+            break;
         size_t n = seq_len(p + i, len - i);
         if (n == 0) {
             if (bad_at)

@@ -196,24 +196,32 @@ static int past_stop_deadline(struct evt_host *h)
     return h->stop && evt__mono_ns() >= h->stop_deadline_ns;
 }
 
-/* Fill h->batch from the queue, else from the spool (under h->mu). */
+/* Fill h->batch from the queue (under h->mu). */
+static int take_from_queue(struct evt_host *h)
+{
+    struct evt_event *e;
+    while (h->batch_n < EVT__BATCH_MAX && (e = evt__queue_pop(&h->q)))
+        h->batch[h->batch_n++] = e;
+    if (h->batch_n)
+        pthread_cond_broadcast(&h->not_full);
+    return h->batch_n > 0;
+}
+
+/* Fill h->batch, oldest events first (under h->mu). While spilling, the
+ * spool holds the oldest undelivered events (spill_onset moved the queue
+ * there), so it drains before the queue; once it is empty the sink is
+ * back to its queue. */
 static int take_batch(struct evt_host *h)
 {
     h->batch_n = 0;
     h->batch_from_spool = 0;
-    struct evt_event *e;
-    while (h->batch_n < EVT__BATCH_MAX && (e = evt__queue_pop(&h->q)))
-        h->batch[h->batch_n++] = e;
-    if (h->batch_n) {
-        pthread_cond_broadcast(&h->not_full);
-        return 1;
-    }
     if (!spool_has_work(h)) {
-        if (h->spool && h->spilling && evt__spool_pending(h->spool) == 0)
-            h->spilling = 0; /* caught up: back to the queue */
-        return 0;
+        if (h->spool && h->spilling)
+            h->spilling = 0; /* caught up */
+        return take_from_queue(h);
     }
     h->batch_from_spool = 1;
+    struct evt_event *e;
     const void *rec;
     size_t len;
     while (h->batch_n < EVT__BATCH_MAX &&
@@ -299,8 +307,7 @@ static void finish_batch(struct evt_host *h, enum outcome out)
     } else if (out == PARKED) {
         park(h, h->batch, h->batch_n);
     }
-    for (size_t i = 0; i < h->batch_n; i++)
-        evt__event_release(h->batch[i]);
+    evt__event_release_many(h->batch, h->batch_n);
     h->batch_n = 0;
     pthread_cond_broadcast(&h->changed);
 }
@@ -308,10 +315,12 @@ static void finish_batch(struct evt_host *h, enum outcome out)
 static void do_flush(struct evt_host *h)
 {
     uint64_t req = h->flush_req;
+    int64_t deadline = h->flush_deadline_ns < 0 ? INT64_MAX
+                                                : h->flush_deadline_ns;
     pthread_mutex_unlock(&h->mu);
     int rc = EVT_OK;
     if (h->enabled && h->plugin.vt.flush)
-        rc = h->plugin.vt.flush(h->instance, INT64_MAX);
+        rc = h->plugin.vt.flush(h->instance, deadline);
     pthread_mutex_lock(&h->mu);
     if (h->dlq)
         evt__spool_sync(h->dlq);
@@ -329,9 +338,35 @@ static void abandoned_exit(struct evt_host *h)
     evt__sink_free(h);
 }
 
+/* An idle worker lingers this long before it sleeps until signalled.
+ * While it lingers producers do not signal it, so a steady stream of
+ * events costs the caller no system call at all. */
+#define LINGER_NS (1000 * 1000)
+
+static void idle_wait(struct evt_host *h, int *lingered)
+{
+    if (!*lingered) {
+        *lingered = 1;
+        wait_until(&h->wake, &h->mu, evt__mono_ns() + LINGER_NS);
+        return;
+    }
+    h->sleeping = 1;
+    while (h->sleeping)
+        pthread_cond_wait(&h->wake, &h->mu);
+    *lingered = 0;
+}
+
+/* Wake the worker if it sleeps (under h->mu). */
+static void wake_worker(struct evt_host *h)
+{
+    h->sleeping = 0;
+    pthread_cond_signal(&h->wake);
+}
+
 static void *worker_main(void *arg)
 {
     struct evt_host *h = arg;
+    int lingered = 0;
     pthread_mutex_lock(&h->mu);
     for (;;) {
         if (past_stop_deadline(h))
@@ -345,6 +380,7 @@ static void *worker_main(void *arg)
                 return NULL;
             }
             finish_batch(h, out);
+            lingered = 0;
             continue;
         }
         if (h->flush_req > h->flush_done) {
@@ -353,7 +389,7 @@ static void *worker_main(void *arg)
         }
         if (h->stop)
             break;
-        pthread_cond_wait(&h->wake, &h->mu);
+        idle_wait(h, &lingered);
     }
     h->exited = 1;
     pthread_cond_broadcast(&h->changed);
@@ -371,9 +407,35 @@ int evt__sink_start(struct evt_host *h)
 
 /* ---- producers ------------------------------------------------------------------*/
 
+/* The queue is full: from now on the spool holds everything not yet
+ * taken by the worker, in order, so move the queue's events there first.
+ * An event that cannot be written stays queued (order is then kept only
+ * per medium; the failure was logged). */
+static int spill_onset(struct evt_host *h)
+{
+    char err[256];
+    struct evt_event *e;
+    int rc = 0;
+    while ((e = evt__queue_pop(&h->q))) {
+        if (append_event(h->spool, e, err, sizeof err) != EVT_OK) {
+            evt__queue_push_front(&h->q, e);
+            evt__host_log(h, EVT_LOG_ERROR, "cannot spill, blocking "
+                          "instead: %s", err);
+            rc = -1;
+            break;
+        }
+        h->spilled++;
+        evt__event_release(e);
+    }
+    pthread_cond_broadcast(&h->not_full);
+    return rc;
+}
+
 static int try_spill(struct evt_host *h, struct evt_event *e)
 {
     char err[256];
+    if (!h->spilling && spill_onset(h) != 0)
+        return -1;
     if (append_event(h->spool, e, err, sizeof err) != EVT_OK) {
         evt__host_log(h, EVT_LOG_ERROR, "cannot spill, blocking instead: %s",
                       err);
@@ -381,47 +443,90 @@ static int try_spill(struct evt_host *h, struct evt_event *e)
     }
     h->spilling = 1;
     h->spilled++;
-    pthread_cond_signal(&h->wake);
+    if (h->sleeping)
+        wake_worker(h);
     return 0;
 }
 
-int evt__sink_enqueue(struct evt_host *h, struct evt_event *e)
+/* Push e (under h->mu; room is there). */
+static void push(struct evt_host *h, struct evt_event *e)
 {
-    pthread_mutex_lock(&h->mu);
-    if (h->spool && (h->spilling || evt__queue_full(&h->q)) &&
-        try_spill(h, e) == 0) {
-        pthread_mutex_unlock(&h->mu);
-        return EVT_OK;
-    }
-    while (evt__queue_full(&h->q)) {
-        int droppable = (e->kind & EVT__DROPPABLE) != 0;
-        if (h->overflow == EVT_OVERFLOW_DROP_NEWEST && droppable) {
-            h->dropped++;
-            evt__host_log(h, EVT_LOG_WARN, "queue full: dropped a %s event "
-                          "(overflow: drop_newest)", evt__kind_name(e->kind));
-            pthread_mutex_unlock(&h->mu);
-            return EVT_EDROPPED;
-        }
-        if (h->overflow == EVT_OVERFLOW_DROP_OLDEST) {
-            struct evt_event *old =
-                evt__queue_remove_first(&h->q, EVT__DROPPABLE);
-            if (old) {
-                h->dropped++;
-                evt__host_log(h, EVT_LOG_WARN, "queue full: dropped the "
-                              "oldest %s event (overflow: drop_oldest)",
-                              evt__kind_name(old->kind));
-                evt__event_release(old);
-                break;
-            }
-        }
-        pthread_cond_wait(&h->not_full, &h->mu);
-    }
     evt__event_retain(e);
     evt__queue_push(&h->q, e);
     h->queued++;
-    pthread_cond_signal(&h->wake);
+    if (h->sleeping)
+        wake_worker(h);
+}
+
+/* Queue full: apply a drop policy. 1 if e was dropped, 0 if room was
+ * made, -1 if the caller must wait. */
+static int drop_for(struct evt_host *h, struct evt_event *e)
+{
+    int droppable = (e->kind & EVT__DROPPABLE) != 0;
+    if (h->overflow == EVT_OVERFLOW_DROP_NEWEST && droppable) {
+        h->dropped++;
+        evt__host_log(h, EVT_LOG_WARN, "queue full: dropped a %s event "
+                      "(overflow: drop_newest)", evt__kind_name(e->kind));
+        return 1;
+    }
+    if (h->overflow == EVT_OVERFLOW_DROP_OLDEST) {
+        struct evt_event *old = evt__queue_remove_first(&h->q, EVT__DROPPABLE);
+        if (old) {
+            h->dropped++;
+            evt__host_log(h, EVT_LOG_WARN, "queue full: dropped the oldest "
+                          "%s event (overflow: drop_oldest)",
+                          evt__kind_name(old->kind));
+            evt__event_release(old);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int evt__sink_offer(struct evt_host *h, struct evt_event *e, uint64_t *ticket)
+{
+    int rc = EVT_OK;
+    pthread_mutex_lock(&h->mu);
+    int waiting = h->tickets_issued != h->tickets_served;
+    if (!waiting && h->spool && (h->spilling || evt__queue_full(&h->q)) &&
+        try_spill(h, e) == 0)
+        goto out;
+    if (!waiting && evt__queue_full(&h->q)) {
+        int d = drop_for(h, e);
+        if (d == 1) {
+            rc = EVT_EDROPPED;
+            goto out;
+        }
+        waiting = d < 0;
+    }
+    if (!waiting) {
+        push(h, e);
+        goto out;
+    }
+    /* Blocked: take a ticket so that pushes keep seq order. */
+    *ticket = h->tickets_issued++;
+    evt__event_retain(e);
+    rc = EVT_RETRY;
+out:
     pthread_mutex_unlock(&h->mu);
-    return EVT_OK;
+    return rc;
+}
+
+void evt__sink_wait_push(struct evt_host *h, struct evt_event *e,
+                         uint64_t ticket)
+{
+    pthread_mutex_lock(&h->mu);
+    while (h->tickets_served != ticket || evt__queue_full(&h->q)) {
+        if (h->tickets_served == ticket &&
+            h->overflow == EVT_OVERFLOW_DROP_OLDEST && drop_for(h, e) == 0)
+            break; /* a droppable victim was queued meanwhile */
+        pthread_cond_wait(&h->not_full, &h->mu);
+    }
+    push(h, e);
+    evt__event_release(e); /* the ticket's reference */
+    h->tickets_served++;
+    pthread_cond_broadcast(&h->not_full);
+    pthread_mutex_unlock(&h->mu);
 }
 
 /* ---- flush, stop, free ----------------------------------------------------------*/
@@ -430,7 +535,10 @@ int evt__sink_flush(struct evt_host *h, int64_t deadline_ns)
 {
     pthread_mutex_lock(&h->mu);
     uint64_t mine = ++h->flush_req;
-    pthread_cond_signal(&h->wake);
+    if (h->flush_req == h->flush_done + 1 || deadline_ns < 0 ||
+        (h->flush_deadline_ns >= 0 && deadline_ns > h->flush_deadline_ns))
+        h->flush_deadline_ns = deadline_ns; /* the most patient caller */
+    wake_worker(h);
     int rc = EVT_OK;
     while (h->flush_done < mine && !h->exited) {
         if (deadline_ns >= 0 &&
@@ -463,6 +571,7 @@ int evt__sink_stop(struct evt_host *h, int64_t deadline_ns)
     pthread_mutex_lock(&h->mu);
     h->stop = 1;
     h->stop_deadline_ns = deadline_ns;
+    h->sleeping = 0;
     pthread_cond_broadcast(&h->wake);
     pthread_cond_broadcast(&h->not_full);
     /* A write() in progress at the deadline gets a short grace period. */
@@ -472,9 +581,13 @@ int evt__sink_stop(struct evt_host *h, int64_t deadline_ns)
             !h->exited)
             break;
     if (h->thread_started && !h->exited) {
-        /* Hung in write(): keep its batch on disk (it may then arrive
+        /* Hung in write(): keep its events on disk (they may then arrive
          * twice, never zero times) and let the worker free h. */
-        park(h, h->batch, h->batch_n);
+        /* The batch inside write() may or may not arrive: keep it in the
+         * dead-letter file, not the spool, so that replay order stays
+         * right. From the spool, it is simply still unacknowledged. */
+        if (!h->batch_from_spool)
+            dead_letter(h, h->batch, h->batch_n);
         park_queue(h);
         if (h->spool)
             evt__spool_sync(h->spool);

@@ -12,9 +12,18 @@ int evt__sink_init(struct evt_host *h);
 /* Start the worker thread. */
 int evt__sink_start(struct evt_host *h);
 
-/* Hand e to h under the sink's overflow policy; takes a new reference
- * when queued. EVT_OK, or EVT_EDROPPED when a drop policy dropped it. */
-int evt__sink_enqueue(struct evt_host *h, struct evt_event *e);
+/* Hand e to h under the sink's overflow policy without waiting; takes a
+ * new reference when queued. EVT_OK, EVT_EDROPPED when a drop policy
+ * dropped it, or EVT_RETRY when the queue is full under "block": then
+ * *ticket holds e's place in line and the caller must, after releasing the
+ * dispatch lock, call evt__sink_wait_push. Called under the dispatch lock,
+ * so tickets follow seq order. */
+int evt__sink_offer(struct evt_host *h, struct evt_event *e,
+                    uint64_t *ticket);
+
+/* Wait for room and e's turn, then queue it. */
+void evt__sink_wait_push(struct evt_host *h, struct evt_event *e,
+                         uint64_t ticket);
 
 /* Ask the worker to drain and flush; wait until deadline_ns (monotonic). */
 int evt__sink_flush(struct evt_host *h, int64_t deadline_ns);

@@ -36,8 +36,9 @@ typedef struct evt_ev evt_ev; /* an event under construction */
 #define EVT_ERRMSG_SIZE 512
 
 /* Open a tracker from a JSON config file. On error returns a negative
- * status, sets *out to NULL and writes a one-line message naming the file,
- * the JSON path and the reason into err (if errlen > 0). */
+ * status, sets *out to NULL and writes a one-line message into err (if
+ * errlen > 0) naming the file and the JSON path (or line:column for a
+ * syntax error) and the reason. */
 EVT_API int evt_open_file(const char *path, evt_tracker **out, char *err,
                           size_t errlen);
 

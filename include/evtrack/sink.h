@@ -108,7 +108,9 @@ struct evt_host_api {
     /* Instance facts. */
     const char *(*instance_name)(const evt_host *h);
     const char *(*output_dir)(const evt_host *h); /* top-level output_dir */
-    const char *(*state_dir)(const evt_host *h);  /* private state folder */
+    /* This instance's own state folder, <state_dir>/sinks/<name>; the sink
+     * creates it when it needs it. */
+    const char *(*state_dir)(const evt_host *h);
 
     /* Event accessors. Pointers stay valid while the event is held. */
     uint32_t (*ev_kind)(const evt_event *e);

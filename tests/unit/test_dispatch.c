@@ -364,6 +364,108 @@ static void test_spill_then_recover_after_torn_write(void **state)
     free(s);
 }
 
+/* Spilling keeps seq order: the queue moves to the spool at the onset and
+ * the spool drains before the queue takes over again. */
+static void test_spill_keeps_order(void **state)
+{
+    struct fx *f = *state;
+    char *s = sink(f->dir, "so",
+                   "\"queue\": {\"max_events\": 4, \"overflow\": \"spill\"}",
+                   "\"sleep_ms\": 20");
+    evt_tracker *t = open_with(f->dir, s);
+    const int N = 300;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(evt_log_scalar(t, "x", i, i), EVT_OK);
+        if (i % 50 == 0)
+            sleep_ms(60); /* let it catch up, so spilling starts again */
+    }
+    assert_int_equal(evt_flush(t, 20000), EVT_OK);
+    assert_true(stats_of(t, "so").spilled > 0);
+    assert_int_equal(evt_close(t, 10000), EVT_OK);
+    struct rec *r;
+    assert_int_equal(read_records(f->dir, "so", &r), N);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(r[i].seq, (unsigned long long)i + 1);
+    free(r);
+    free(s);
+}
+
+/* Close at a deadline with events still spilled and queued; the next open
+ * delivers the rest: every event exactly once, in seq order overall. */
+static void test_close_deadline_then_reopen_keeps_order(void **state)
+{
+    struct fx *f = *state;
+    char *s = sink(f->dir, "cd",
+                   "\"queue\": {\"max_events\": 4, \"overflow\": \"spill\"}",
+                   "\"sleep_ms\": 40");
+    evt_tracker *t = open_with(f->dir, s);
+    const int N = 60;
+    assert_int_equal(evt_log_scalar(t, "x", 0, 0), EVT_OK);
+    sleep_ms(15); /* the worker is inside write() with the first event */
+    for (int i = 1; i < N; i++)
+        assert_int_equal(evt_log_scalar(t, "x", i, i), EVT_OK);
+    assert_int_equal(evt_close(t, 10), EVT_ETIMEDOUT);
+    struct rec *r;
+    size_t first = read_records(f->dir, "cd", &r);
+    free(r);
+    assert_true(first < (size_t)N);
+    t = open_with(f->dir, s);
+    assert_int_equal(evt_close(t, 20000), EVT_OK);
+    assert_int_equal(read_records(f->dir, "cd", &r), N);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(r[i].seq, (unsigned long long)i + 1);
+    free(r);
+    free(s);
+}
+
+struct bg {
+    evt_tracker *t;
+    int n;
+};
+
+static void *log_scalars(void *arg)
+{
+    struct bg *b = arg;
+    for (int i = 0; i < b->n; i++)
+        evt_log_scalar(b->t, "bg", i, i);
+    return NULL;
+}
+
+/* A producer blocked on one full "block" queue holds up neither other
+ * producers nor the other sinks. */
+static void test_blocked_sink_does_not_stall_others(void **state)
+{
+    struct fx *f = *state;
+    char *slow = sink(f->dir, "slow",
+                      "\"events\": [\"scalar\"], \"queue\": "
+                      "{\"max_events\": 1, \"overflow\": \"block\"}",
+                      "\"sleep_ms\": 700");
+    char *fast = sink(f->dir, "fast", "", "");
+    char *sinks = tu_fmt("%s, %s", slow, fast);
+    evt_tracker *t = open_with(f->dir, sinks);
+    struct bg b = {t, 4};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, log_scalars, &b), 0);
+    sleep_ms(100); /* the background producer now waits for "slow" */
+    int64_t t0 = now_ms();
+    assert_int_equal(evt_log_result(t, "task", "acc", NULL, 1, NAN, -1),
+                     EVT_OK);
+    assert_true(now_ms() - t0 < 300);
+    while (stats_of(t, "fast").written < 4 && now_ms() - t0 < 300)
+        sleep_ms(2);
+    assert_true(stats_of(t, "fast").written >= 4); /* 3 scalars + result */
+    pthread_join(th, NULL);
+    assert_int_equal(evt_close(t, 20000), EVT_OK);
+    struct rec *r;
+    assert_int_equal(read_records(f->dir, "slow", &r), 4);
+    for (int i = 1; i < 4; i++)
+        assert_true(r[i].seq > r[i - 1].seq);
+    free(r);
+    assert_int_equal(read_records(f->dir, "fast", &r), 5);
+    free(r);
+    free(slow), free(fast), free(sinks);
+}
+
 /* ---- concurrency -------------------------------------------------------------*/
 
 struct producer {
@@ -489,6 +591,12 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_spill_then_recover_after_torn_write, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spill_keeps_order, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_close_deadline_then_reopen_keeps_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_blocked_sink_does_not_stall_others, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eight_producers_exactly_once,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(

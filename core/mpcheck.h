@@ -1,0 +1,27 @@
+/* mpcheck.h -- validate msgpack bytes without decoding them into memory:
+ * structure, lengths, UTF-8 of str values and keys, nesting depth. */
+#ifndef EVT_CORE_MPCHECK_H
+#define EVT_CORE_MPCHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define EVT_MP_MAX_DEPTH 64
+
+/* Check the one object at p[0..len); on success *used is its size.
+ * Returns 0, or -1 with a reason in err. */
+int evt__mp_check(const unsigned char *p, size_t len, size_t *used,
+                  char *err, size_t errlen);
+
+/* If p starts a map, its entry count and header size; else -1. */
+int evt__mp_map_header(const unsigned char *p, size_t len, uint32_t *count,
+                       size_t *hdr);
+
+/* If p starts a str, its body and length, and the total size; else -1. */
+int evt__mp_str(const unsigned char *p, size_t len, const char **s,
+                size_t *slen, size_t *used);
+
+/* If p holds an integer that fits int64, store it; else -1. */
+int evt__mp_int(const unsigned char *p, size_t len, int64_t *v);
+
+#endif
