@@ -16,7 +16,10 @@
 #include "tracker.h"
 #include "utf8.h"
 
-#define MAX_DEPTH 64
+/* Nesting limits keep every event readable by msgpack-c, whose unpacker
+ * stops at 32 levels: the top-level map, at most 15 builder levels, and at
+ * most 15 more in an embedded JSON or msgpack value. */
+#define MAX_DEPTH 15
 
 struct level {
     size_t hdr_off;

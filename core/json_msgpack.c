@@ -3,6 +3,8 @@
 #include "json_msgpack.h"
 
 #include <errno.h>
+#include <locale.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +194,26 @@ static int is_num_char(char c)
            c == 'e' || c == 'E';
 }
 
+/* strtod in the "C" locale whatever the host process set (a comma-decimal
+ * LC_NUMERIC would otherwise break "1.5"). */
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+static void make_c_locale(void)
+{
+    c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
+static double strtod_c(const char *s, char **end)
+{
+    pthread_once(&c_locale_once, make_c_locale);
+    if (!c_locale)
+        return strtod(s, end);
+    locale_t old = uselocale(c_locale);
+    double d = strtod(s, end);
+    uselocale(old);
+    return d;
+}
+
 static int parse_number(struct jp *j)
 {
     const char *start = j->p;
@@ -221,7 +243,7 @@ static int parse_number(struct jp *j)
         }
         errno = 0;
     }
-    double d = strtod(buf, &endp);
+    double d = strtod_c(buf, &endp);
     if (*endp != '\0' || buf[0] == '+' || buf[0] == '.')
         return fail(j, "malformed number");
     return mp_double(j->e, d) ? oom(j) : 0;

@@ -12,7 +12,7 @@
 
 #include "event.h"
 
-#define EVT_JSON_MAX_DEPTH 256
+#define EVT_JSON_MAX_DEPTH 15 /* see MAX_DEPTH in builder.c */
 
 /* Called for each member of the top-level object after its value was
  * written; value_off is the offset of the value in e->buf. A non-zero

@@ -92,6 +92,8 @@ static int walk_one(struct walk *w, int depth)
         return -1;
     if ((size_t)(w->end - w->p) < hlen)
         return bad(w, "truncated");
+    if (kind >= 2 && depth >= EVT_MP_MAX_DEPTH)
+        return bad(w, "nesting too deep");
     w->p += hlen;
     if (kind == 0)
         return 0;
@@ -103,8 +105,6 @@ static int walk_one(struct walk *w, int depth)
         w->p += n;
         return 0;
     }
-    if (depth >= EVT_MP_MAX_DEPTH)
-        return bad(w, "nesting too deep");
     uint64_t items = kind == 3 ? 2 * n : n;
     if (items > (uint64_t)(w->end - w->p))
         return bad(w, "truncated"); /* every item takes a byte */

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EVT_MP_MAX_DEPTH 64
+#define EVT_MP_MAX_DEPTH 15 /* see MAX_DEPTH in builder.c */
 
 /* Check the one object at p[0..len); on success *used is its size.
  * Returns 0, or -1 with a reason in err. */
