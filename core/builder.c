@@ -164,6 +164,8 @@ void evt_cancel(evt_ev *b)
 /* Bookkeeping for one top-level key: required, reserved, step. */
 static int top_key(struct evt_ev *b, const char *key, size_t klen)
 {
+    if (klen < 3 || klen > 7) /* no reserved or required name is */
+        return 0;
     for (const struct name *r = reserved; r->s; r++)
         if (r->len == klen && r->s[0] == key[0] &&
             memcmp(r->s, key, klen) == 0) {

@@ -83,8 +83,46 @@ static int head(struct walk *w, unsigned *hlen, uint64_t *n, int *kind,
     return 0;
 }
 
+/* The types a sample is mostly made of, checked without the general
+ * header decoding: 1 done, 0 not one of them, -1 error. */
+static int fast_scalar(struct walk *w)
+{
+    unsigned c = w->p[0];
+    size_t left = (size_t)(w->end - w->p);
+    if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+        w->p++;
+        return 1;
+    }
+    if (c == 0xcb) {
+        if (left < 9)
+            return bad(w, "truncated");
+        w->p += 9;
+        return 1;
+    }
+    size_t h, n;
+    if ((c & 0xe0) == 0xa0) {
+        h = 1;
+        n = c & 0x1f;
+    } else if (c == 0xd9 && left >= 2) {
+        h = 2;
+        n = w->p[1];
+    } else
+        return 0;
+    if (left - h < n)
+        return bad(w, "truncated");
+    if (!evt__utf8_valid((const char *)w->p + h, n, NULL))
+        return bad(w, "invalid UTF-8 in a string");
+    w->p += h + n;
+    return 1;
+}
+
 static int walk_one(struct walk *w, int depth)
 {
+    if (w->p < w->end) {
+        int f = fast_scalar(w);
+        if (f)
+            return f < 0 ? -1 : 0;
+    }
     unsigned hlen;
     uint64_t n;
     int kind, is_str;

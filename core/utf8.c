@@ -36,19 +36,42 @@ static size_t seq_len(const unsigned char *p, size_t left)
     return n;
 }
 
+/* 1 when every byte of p[0..len) is ASCII. Branch-free over words: most
+ * event strings are ASCII, so this is the common case. */
+static int all_ascii(const unsigned char *p, size_t len)
+{
+    uint64_t acc = 0, w;
+    size_t i = 0;
+    if (len >= 8) {
+        for (; i + 16 <= len; i += 16) {
+            uint64_t v;
+            memcpy(&w, p + i, 8);
+            memcpy(&v, p + i + 8, 8);
+            acc |= w | v;
+        }
+        for (; i + 8 <= len; i += 8) {
+            memcpy(&w, p + i, 8);
+            acc |= w;
+        }
+        if (i < len) { /* the last 8 bytes, overlapping what was read */
+            memcpy(&w, p + len - 8, 8);
+            acc |= w;
+        }
+        return (acc & 0x8080808080808080ull) == 0;
+    }
+    unsigned char b = 0;
+    for (; i < len; i++)
+        b |= p[i];
+    return b < 0x80;
+}
+
 int evt__utf8_valid(const char *s, size_t len, size_t *bad_at)
 {
     const unsigned char *p = (const unsigned char *)s;
+    if (all_ascii(p, len))
+        return 1;
     size_t i = 0;
     while (i < len) {
-        /* ASCII runs, a word at a time, then byte by byte. */
-        while (i + 8 <= len) {
-            uint64_t w;
-            memcpy(&w, p + i, 8);
-            if (w & 0x8080808080808080ull)
-                break;
-            i += 8;
-        }
         while (i < len && p[i] < 0x80)
             i++;
         if (i == len)
