@@ -108,11 +108,12 @@ static int fast_scalar(struct walk *w)
         n = w->p[1];
     } else
         return 0;
+    w->p += h; /* errors name the first byte of the body, as walk_one */
     if (left - h < n)
         return bad(w, "truncated");
-    if (!evt__utf8_valid((const char *)w->p + h, n, NULL))
+    if (!evt__utf8_valid((const char *)w->p, n, NULL))
         return bad(w, "invalid UTF-8 in a string");
-    w->p += h + n;
+    w->p += n;
     return 1;
 }
 
