@@ -236,9 +236,15 @@ static void bench(const char *path, int threads, int per_thread, int64_t clk)
         fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/* bench_caller [N [builder|msgpack [THREADS]]]: with a path, runs only
+ * that row (for profiling). */
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 1000000;
+    const char *only = argc > 2 ? argv[2] : NULL;
+    int threads = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 1;
+    if (threads < 1 || threads > 8)
+        threads = 1;
     int64_t clk = clock_cost();
     evt_set_log_handler(keep_log, NULL);
     printf("caller cost of one ~400 B sample event (builder, null sink)\n");
@@ -246,11 +252,17 @@ int main(int argc, char **argv)
     printf("%-10s %-8s %10s %10s %14s\n", "path", "threads", "median_ns",
            "p99_ns", "allocs/event");
     build_ready_sample();
-    bench("builder", 1, n, clk);
-    bench("builder", 8, n / 8, clk);
-    log_one = log_ready_sample;
-    bench("msgpack", 1, n, clk);
-    bench("msgpack", 8, n / 8, clk);
+    if (only) {
+        if (strcmp(only, "msgpack") == 0)
+            log_one = log_ready_sample;
+        bench(only, threads, n / threads, clk);
+    } else {
+        bench("builder", 1, n, clk);
+        bench("builder", 8, n / 8, clk);
+        log_one = log_ready_sample;
+        bench("msgpack", 1, n, clk);
+        bench("msgpack", 8, n / 8, clk);
+    }
     msgpack_sbuffer_destroy(&ready);
     printf("event size: %s\n", last_log);
     return 0;

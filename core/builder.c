@@ -32,7 +32,7 @@ struct evt_ev {
     struct evt_event *e;
     int depth; /* 0: the top-level map */
     struct level stack[MAX_DEPTH + 1];
-    uint32_t seen; /* required top-level fields present, one bit each */
+    uint32_t seen; /* known top-level fields present (F_* bits) */
     int status;
     char msg[256];
     int in_use;
@@ -46,35 +46,54 @@ static _Thread_local struct evt_ev tls_builder;
  * evt_commit() returns EVT_ECLOSED. Never written to. */
 static struct evt_ev forked_builder = {.status = EVT_ECLOSED};
 
-struct name {
-    const char *s;
-    size_t len;
+/* Top-level field names the builder knows, one bit each. */
+enum {
+    F_TASK = 1u << 0,
+    F_DOC_ID = 1u << 1,
+    F_METRIC = 1u << 2,
+    F_VALUE = 1u << 3,
+    F_TAG = 1u << 4,
+    F_RESERVED = 1u << 31 /* kind, run_id, seq, time_ns: the core's own */
 };
-#define NAME(lit) {lit, sizeof lit - 1}
 
-/* Required top-level fields per kind (docs/EVENTS.md). */
-static const struct name *required_fields(uint32_t kind)
+static const char *const field_names[] = {"task", "doc_id", "metric",
+                                          "value", "tag"};
+
+/* Which known field a top-level key is (0: none). A switch on the length
+ * with constant-size memcmp: this runs for every top-level key. */
+static uint32_t classify(const char *k, size_t n)
 {
-    static const struct name none[] = {{NULL, 0}};
-    static const struct name task[] = {NAME("task"), {NULL, 0}};
-    static const struct name sample[] = {NAME("task"), NAME("doc_id"),
-                                         {NULL, 0}};
-    static const struct name result[] = {NAME("task"), NAME("metric"),
-                                         NAME("value"), {NULL, 0}};
-    static const struct name scalar[] = {NAME("tag"), NAME("value"),
-                                         {NULL, 0}};
-    switch (kind) {
-    case EVT_EV_TASK_CONFIG: return task;
-    case EVT_EV_SAMPLE: return sample;
-    case EVT_EV_RESULT: return result;
-    case EVT_EV_SCALAR: return scalar;
-    default: return none;
+    switch (n) {
+    case 3:
+        return !memcmp(k, "seq", 3) ? F_RESERVED
+               : !memcmp(k, "tag", 3) ? F_TAG : 0;
+    case 4:
+        return !memcmp(k, "task", 4) ? F_TASK
+               : !memcmp(k, "kind", 4) ? F_RESERVED : 0;
+    case 5:
+        return !memcmp(k, "value", 5) ? F_VALUE : 0;
+    case 6:
+        return !memcmp(k, "doc_id", 6)   ? F_DOC_ID
+               : !memcmp(k, "metric", 6) ? F_METRIC
+               : !memcmp(k, "run_id", 6) ? F_RESERVED : 0;
+    case 7:
+        return !memcmp(k, "time_ns", 7) ? F_RESERVED : 0;
+    default:
+        return 0;
     }
 }
 
-static const struct name reserved[] = {NAME("kind"), NAME("run_id"),
-                                       NAME("seq"), NAME("time_ns"),
-                                       {NULL, 0}};
+/* Required top-level fields per kind (docs/EVENTS.md). */
+static uint32_t required_fields(uint32_t kind)
+{
+    switch (kind) {
+    case EVT_EV_TASK_CONFIG: return F_TASK;
+    case EVT_EV_SAMPLE: return F_TASK | F_DOC_ID;
+    case EVT_EV_RESULT: return F_TASK | F_METRIC | F_VALUE;
+    case EVT_EV_SCALAR: return F_TAG | F_VALUE;
+    default: return 0;
+    }
+}
 
 static void set_err(struct evt_ev *b, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -95,20 +114,46 @@ static void oom(struct evt_ev *b)
     set_err(b, EVT_ENOMEM, "out of memory while encoding the event");
 }
 
-/* Write the header fields every event carries; seq is patched later. */
+int evt__build_headers(struct evt_tracker *t)
+{
+    for (unsigned i = 0; i < 6; i++) {
+        struct evt_event tmp;
+        memset(&tmp, 0, sizeof tmp);
+        size_t off;
+        int bad = mp_container32(&tmp, 1, &off) || mp_cstr(&tmp, "kind") ||
+                  mp_cstr(&tmp, evt__kind_name(1u << i)) ||
+                  mp_cstr(&tmp, "run_id") || mp_cstr(&tmp, t->run_id) ||
+                  mp_cstr(&tmp, "seq");
+        struct evt__header *h = &t->headers[i];
+        h->seq_off = tmp.len + 1;
+        bad = bad || mp_tagged(&tmp, 0xcf, 0, 8) ||
+              mp_cstr(&tmp, "time_ns");
+        h->time_off = tmp.len + 1;
+        bad = bad || mp_tagged(&tmp, 0xd3, 0, 8) ||
+              tmp.len > sizeof h->bytes;
+        if (!bad) {
+            memcpy(h->bytes, tmp.buf, tmp.len);
+            h->len = tmp.len;
+        }
+        free(tmp.buf);
+        if (bad)
+            return -1;
+    }
+    return 0;
+}
+
+/* Write the header fields every event carries: a copy of the tracker's
+ * template for this kind, with time_ns filled in; seq is patched at
+ * dispatch. */
 static int write_header(struct evt_ev *b, uint32_t kind)
 {
     struct evt_event *e = b->e;
-    size_t off;
-    if (mp_container32(e, 1, &off) || mp_cstr(e, "kind") ||
-        mp_cstr(e, evt__kind_name(kind)) || mp_cstr(e, "run_id") ||
-        mp_cstr(e, e->run_id) || mp_cstr(e, "seq"))
+    const struct evt__header *h = &b->t->headers[evt__kind_index(kind)];
+    if (mp_raw(e, h->bytes, h->len))
         return -1;
-    e->seq_off = e->len + 1;
-    if (mp_tagged(e, 0xcf, 0, 8) || mp_cstr(e, "time_ns") ||
-        mp_tagged(e, 0xd3, (uint64_t)e->time_ns, 8))
-        return -1;
-    b->stack[0].hdr_off = off;
+    e->seq_off = h->seq_off;
+    mp_put_be(e->buf + h->time_off, (uint64_t)e->time_ns, 8);
+    b->stack[0].hdr_off = 0;
     b->stack[0].count = 4;
     b->stack[0].is_map = 1;
     return 0;
@@ -164,20 +209,13 @@ void evt_cancel(evt_ev *b)
 /* Bookkeeping for one top-level key: required, reserved, step. */
 static int top_key(struct evt_ev *b, const char *key, size_t klen)
 {
-    if (klen < 3 || klen > 7) /* no reserved or required name is */
-        return 0;
-    for (const struct name *r = reserved; r->s; r++)
-        if (r->len == klen && r->s[0] == key[0] &&
-            memcmp(r->s, key, klen) == 0) {
-            set_err(b, EVT_EINVAL, "%s event: field \"%s\" is reserved",
-                    evt__kind_name(b->e->kind), r->s);
-            return -1;
-        }
-    const struct name *req = required_fields(b->e->kind);
-    for (unsigned i = 0; req[i].s; i++)
-        if (req[i].len == klen && req[i].s[0] == key[0] &&
-            memcmp(req[i].s, key, klen) == 0)
-            b->seen |= 1u << i;
+    uint32_t f = classify(key, klen);
+    if (f == F_RESERVED) {
+        set_err(b, EVT_EINVAL, "%s event: field \"%.*s\" is reserved",
+                evt__kind_name(b->e->kind), (int)klen, key);
+        return -1;
+    }
+    b->seen |= f;
     return 0;
 }
 
@@ -372,11 +410,11 @@ void evt_msgpack(evt_ev *b, const char *key, const void *buf, size_t len)
 
 static int missing_required(struct evt_ev *b)
 {
-    const struct name *req = required_fields(b->e->kind);
-    for (unsigned i = 0; req[i].s; i++)
-        if (!(b->seen & (1u << i))) {
+    uint32_t missing = required_fields(b->e->kind) & ~b->seen;
+    for (unsigned i = 0; missing; i++)
+        if (missing & (1u << i)) {
             set_err(b, EVT_EINVAL, "%s event: missing required field \"%s\"",
-                    evt__kind_name(b->e->kind), req[i].s);
+                    evt__kind_name(b->e->kind), field_names[i]);
             return 1;
         }
     return 0;
@@ -453,27 +491,38 @@ int evt_log_json(evt_tracker *t, enum evt_event_kind kind,
     return evt_commit(b);
 }
 
-/* Copy the members of a checked msgpack map into the event, applying the
- * top-level rules (required, reserved, step) to each key. */
+/* Copy the members of a msgpack map into the event, checking each once as
+ * it goes and applying the top-level rules (required, reserved, step) to
+ * each key. Offsets in messages count from the start of the map. */
 static void copy_members(struct evt_ev *b, const unsigned char *p, size_t len)
 {
     uint32_t count;
     size_t at;
+    char msg[160];
+    if (len == 0) {
+        set_err(b, EVT_EINVAL, "sample event: msgpack at byte 0: truncated");
+        return;
+    }
     if (evt__mp_map_header(p, len, &count, &at)) {
         set_err(b, EVT_EINVAL, "sample event: not a msgpack map");
         return;
     }
     for (uint32_t i = 0; i < count && !b->status; i++) {
         const char *key;
-        size_t klen, used;
-        if (evt__mp_str(p + at, len - at, &key, &klen, &used)) {
+        size_t klen, used, vlen;
+        if (at < len && (p[at] & 0xe0) != 0xa0 && (p[at] < 0xd9 || p[at] > 0xdb)) {
             set_err(b, EVT_EINVAL, "sample event: a map key is not a string");
             return;
         }
+        if (evt__mp_check_from(p, len, at, &used, msg, sizeof msg) ||
+            evt__mp_check_from(p, len, at + used, &vlen, msg, sizeof msg)) {
+            set_err(b, EVT_EINVAL, "sample event: %s", msg);
+            return;
+        }
+        evt__mp_str(p + at, len - at, &key, &klen, &used);
         if (top_key(b, key, klen))
             return;
-        size_t voff = at + used, vlen;
-        evt__mp_check(p + voff, len - voff, &vlen, NULL, 0); /* checked */
+        size_t voff = at + used;
         if (klen == 4 && memcmp(key, "step", 4) == 0) {
             int64_t v;
             if (evt__mp_int(p + voff, vlen, &v))
@@ -485,6 +534,8 @@ static void copy_members(struct evt_ev *b, const unsigned char *p, size_t len)
         b->stack[0].count++;
         at = voff + vlen;
     }
+    if (!b->status && at != len)
+        set_err(b, EVT_EINVAL, "sample event: bytes after the msgpack map");
 }
 
 int evt_log_sample_msgpack(evt_tracker *t, const void *map, size_t len)
@@ -492,17 +543,12 @@ int evt_log_sample_msgpack(evt_tracker *t, const void *map, size_t len)
     struct evt_ev *b = evt_begin(t, EVT_EV_SAMPLE);
     if (!b)
         return EVT_EINVAL;
-    size_t used = 0;
-    char msg[160];
     if (b->status)
         return evt_commit(b);
-    if (!map || evt__mp_check(map, len, &used, msg, sizeof msg))
-        set_err(b, EVT_EINVAL, "sample event: %s",
-                map ? msg : "no bytes given");
-    else if (used != len)
-        set_err(b, EVT_EINVAL, "sample event: bytes after the msgpack map");
+    if (!map)
+        set_err(b, EVT_EINVAL, "sample event: no bytes given");
     else
-        copy_members(b, map, len);
+        copy_members(b, map, len); /* checks each member as it copies */
     return evt_commit(b);
 }
 

@@ -62,6 +62,12 @@ void evt__event_retain(const struct evt_event *e);
 void evt__event_release_many(struct evt_event *const *ev, size_t n);
 void evt__event_release(const struct evt_event *e);
 
+/* 0..5 for one kind bit (its position). */
+static inline unsigned evt__kind_index(uint32_t kind)
+{
+    return (unsigned)__builtin_ctz(kind);
+}
+
 /* Name of one kind bit ("sample"), NULL if not exactly one known bit. */
 const char *evt__kind_name(uint32_t kind);
 

@@ -83,84 +83,83 @@ static int head(struct walk *w, unsigned *hlen, uint64_t *n, int *kind,
     return 0;
 }
 
-/* The types a sample is mostly made of, checked without the general
- * header decoding: 1 done, 0 not one of them, -1 error. */
-static int fast_scalar(struct walk *w)
+/* Check a str or bin body of n bytes at w->p and step over it. */
+static int body(struct walk *w, uint64_t n, int is_str)
 {
-    unsigned c = w->p[0];
-    size_t left = (size_t)(w->end - w->p);
-    if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
-        w->p++;
-        return 1;
-    }
-    if (c == 0xcb) {
-        if (left < 9)
-            return bad(w, "truncated");
-        w->p += 9;
-        return 1;
-    }
-    size_t h, n;
-    if ((c & 0xe0) == 0xa0) {
-        h = 1;
-        n = c & 0x1f;
-    } else if (c == 0xd9 && left >= 2) {
-        h = 2;
-        n = w->p[1];
-    } else
-        return 0;
-    w->p += h; /* errors name the first byte of the body, as walk_one */
-    if (left - h < n)
+    if ((uint64_t)(w->end - w->p) < n)
         return bad(w, "truncated");
-    if (!evt__utf8_valid((const char *)w->p, n, NULL))
+    if (is_str && !evt__utf8_valid((const char *)w->p, (size_t)n, NULL))
         return bad(w, "invalid UTF-8 in a string");
     w->p += n;
-    return 1;
+    return 0;
 }
 
-static int walk_one(struct walk *w, int depth)
+/* Walk one object iteratively: todo counts the items left in the current
+ * container, pending[] those of the containers around it. The common
+ * scalar types are handled before the general header decoding. */
+static int walk_one(struct walk *w)
 {
-    if (w->p < w->end) {
-        int f = fast_scalar(w);
-        if (f)
-            return f < 0 ? -1 : 0;
-    }
-    unsigned hlen;
-    uint64_t n;
-    int kind, is_str;
-    if (head(w, &hlen, &n, &kind, &is_str))
-        return -1;
-    if ((size_t)(w->end - w->p) < hlen)
-        return bad(w, "truncated");
-    if (kind >= 2 && depth >= EVT_MP_MAX_DEPTH)
-        return bad(w, "nesting too deep");
-    w->p += hlen;
-    if (kind == 0)
-        return 0;
-    if (kind == 1) {
-        if ((uint64_t)(w->end - w->p) < n)
+    uint64_t pending[EVT_MP_MAX_DEPTH + 1];
+    int depth = 0;
+    uint64_t todo = 1;
+    for (;;) {
+        while (todo == 0) {
+            if (depth == 0)
+                return 0;
+            todo = pending[--depth];
+        }
+        todo--;
+        if (w->p >= w->end)
             return bad(w, "truncated");
-        if (is_str && !evt__utf8_valid((const char *)w->p, (size_t)n, NULL))
-            return bad(w, "invalid UTF-8 in a string");
-        w->p += n;
-        return 0;
-    }
-    uint64_t items = kind == 3 ? 2 * n : n;
-    if (items > (uint64_t)(w->end - w->p))
-        return bad(w, "truncated"); /* every item takes a byte */
-    for (uint64_t i = 0; i < items; i++)
-        if (walk_one(w, depth + 1))
+        unsigned c = w->p[0];
+        if (c <= 0x7f || c >= 0xe0 || ((c & 0xfc) == 0xc0 && c != 0xc1)) {
+            w->p++; /* fixint, nil, false, true */
+            continue;
+        }
+        if ((c & 0xe0) == 0xa0) { /* fixstr */
+            w->p++;
+            if (body(w, c & 0x1f, 1))
+                return -1;
+            continue;
+        }
+        unsigned hlen;
+        uint64_t n;
+        int kind, is_str;
+        if (head(w, &hlen, &n, &kind, &is_str))
             return -1;
+        if ((size_t)(w->end - w->p) < hlen)
+            return bad(w, "truncated");
+        if (kind < 2) {
+            w->p += hlen;
+            if (kind == 1 && body(w, n, is_str))
+                return -1;
+            continue;
+        }
+        if (depth >= EVT_MP_MAX_DEPTH)
+            return bad(w, "nesting too deep");
+        w->p += hlen;
+        uint64_t items = kind == 3 ? 2 * n : n;
+        if (items > (uint64_t)(w->end - w->p))
+            return bad(w, "truncated"); /* every item takes a byte */
+        pending[depth++] = todo;
+        todo = items;
+    }
+}
+
+int evt__mp_check_from(const unsigned char *buf, size_t len, size_t at,
+                       size_t *used, char *err, size_t errlen)
+{
+    struct walk w = {buf, buf + at, buf + len, err, errlen};
+    if (walk_one(&w))
+        return -1;
+    *used = (size_t)(w.p - buf) - at;
     return 0;
 }
 
 int evt__mp_check(const unsigned char *p, size_t len, size_t *used,
                   char *err, size_t errlen)
 {
-    struct walk w = {p, p, p + len, err, errlen};
-    if (walk_one(&w, 0))
-        return -1;
-    *used = (size_t)(w.p - p);
-    return 0;
+    return evt__mp_check_from(p, len, 0, used, err, errlen);
 }
 
 int evt__mp_map_header(const unsigned char *p, size_t len, uint32_t *count,

@@ -13,6 +13,12 @@
 int evt__mp_check(const unsigned char *p, size_t len, size_t *used,
                   char *err, size_t errlen);
 
+/* The same for the object at buf[at..len); messages give offsets from
+ * buf, so a caller walking a map member by member reports positions in
+ * the whole map. */
+int evt__mp_check_from(const unsigned char *buf, size_t len, size_t at,
+                       size_t *used, char *err, size_t errlen);
+
 /* If p starts a map, its entry count and header size; else -1. */
 int evt__mp_map_header(const unsigned char *p, size_t len, uint32_t *count,
                        size_t *hdr);

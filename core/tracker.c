@@ -207,7 +207,9 @@ static int tracker_new(struct evt__config_file *cf, struct evt_tracker **out)
     pthread_once(&atfork_once, register_atfork);
     t->fork_gen = atomic_load(&fork_generation);
     *out = t;
-    return t->pool && t->sinks ? EVT_OK : EVT_ENOMEM;
+    if (!t->pool || !t->sinks || evt__build_headers(t))
+        return EVT_ENOMEM;
+    return EVT_OK;
 }
 
 /* Load every enabled sink of cf into t (not yet created). */

@@ -93,12 +93,20 @@ struct evt_host {
     int thread_started;
 };
 
+/* The first bytes of every event of one kind: map32 header, kind, run_id,
+ * seq (patched at dispatch) and time_ns (patched at evt_begin). */
+struct evt__header {
+    unsigned char bytes[192];
+    size_t len, seq_off, time_off;
+};
+
 struct evt_tracker {
     char *output_dir;
     char *state_dir;
     char *run_id;
     int64_t open_time_ns;
     struct evt__pool *pool;
+    struct evt__header headers[6]; /* one per kind, see evt__kind_index */
     struct evt_host **sinks;
     size_t nsinks;
     unsigned fork_gen;
@@ -117,6 +125,9 @@ void evt__set_error(struct evt_tracker *t, const char *fmt, ...)
 
 /* 1 if this process is a fork child of the one that opened t. */
 int evt__forked(const struct evt_tracker *t);
+
+/* Fill t->headers from t->run_id; -1 on OOM. */
+int evt__build_headers(struct evt_tracker *t);
 
 /* Seq-number and enqueue e to every sink that wants it; consumes the
  * producer's reference. */

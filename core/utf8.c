@@ -65,7 +65,7 @@ static int all_ascii(const unsigned char *p, size_t len)
     return b < 0x80;
 }
 
-int evt__utf8_valid(const char *s, size_t len, size_t *bad_at)
+int evt__utf8_check(const char *s, size_t len, size_t *bad_at)
 {
     const unsigned char *p = (const unsigned char *)s;
     if (all_ascii(p, len))
