@@ -12,6 +12,9 @@
  * anyway). Buffers grown past BIG_EVENT are never kept. */
 #define POOL_KEEP_DEFAULT 4096
 #define BIG_EVENT (256u * 1024u)
+/* Bytes of idle buffers kept at most, whatever the count: after a burst
+ * of large events the memory goes back to the system. */
+#define POOL_KEEP_BYTES (32u * 1024u * 1024u)
 
 struct evt__pool {
     pthread_mutex_t mu;
@@ -19,6 +22,7 @@ struct evt__pool {
     size_t nfree;
     size_t outstanding; /* events handed out and not yet back */
     size_t keep;        /* idle events kept at most */
+    size_t kept_bytes;  /* buffer bytes of the idle events */
     int orphaned;       /* the tracker let go */
     char *run_id;
 };
@@ -78,6 +82,7 @@ struct evt_event *evt__event_get(struct evt__pool *p)
     if (e) {
         p->free_list = e->next_free;
         p->nfree--;
+        p->kept_bytes -= e->cap;
     }
     p->outstanding++;
     pthread_mutex_unlock(&p->mu);
@@ -153,6 +158,12 @@ static void give_back(struct evt__pool *p, struct evt_event *chain, size_t n)
         struct evt_event *e = chain;
         chain = e->next_free;
         if (!p->orphaned && p->nfree < p->keep) {
+            if (p->kept_bytes + e->cap > POOL_KEEP_BYTES) {
+                free(e->buf); /* keep the event, not its memory */
+                e->buf = NULL;
+                e->cap = 0;
+            }
+            p->kept_bytes += e->cap;
             e->next_free = p->free_list;
             p->free_list = e;
             p->nfree++;

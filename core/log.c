@@ -51,8 +51,9 @@ static void emit(int level, const char *msg)
     }
 }
 
-/* 1 when this message may go out under the per-sink budget. */
-static int within_budget(struct evt_host *h)
+/* 1 when this message may go out under the per-sink budget; then
+ * *skipped is how many were held back since the last one. */
+static int within_budget(struct evt_host *h, unsigned *skipped)
 {
     int64_t now = evt__mono_ns();
     pthread_mutex_lock(&log_mu);
@@ -66,15 +67,31 @@ static int within_budget(struct evt_host *h)
         if (!ok)
             h->logs_suppressed++;
     }
+    *skipped = 0;
+    if (ok) {
+        *skipped = h->logs_suppressed;
+        h->logs_suppressed = 0;
+    }
     pthread_mutex_unlock(&log_mu);
     return ok;
+}
+
+static void set_sink_error(struct evt__errbox *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void set_sink_error(struct evt__errbox *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    evt__errbox_vset(b, fmt, ap);
+    va_end(ap);
 }
 
 void evt__host_vlog(struct evt_host *h, int level, const char *fmt,
                     va_list ap)
 {
-    if (h && atomic_load(&h->abandoned))
-        return; /* the tracker is gone */
+    /* h->err stays valid even for a sink abandoned at close: it holds a
+     * reference. (Messages of abandoned sinks still reach the handler.) */
     char body[768], msg[1024];
     vsnprintf(body, sizeof body, fmt, ap);
     if (!h) {
@@ -82,11 +99,10 @@ void evt__host_vlog(struct evt_host *h, int level, const char *fmt,
         return;
     }
     if (level == EVT_LOG_ERROR)
-        evt__set_error(h->t, "sink \"%s\": %s", h->name, body);
-    if (!within_budget(h))
+        set_sink_error(h->err, "sink \"%s\": %s", h->name, body);
+    unsigned skipped;
+    if (!within_budget(h, &skipped))
         return;
-    unsigned skipped = h->logs_suppressed;
-    h->logs_suppressed = 0;
     if (skipped)
         snprintf(msg, sizeof msg, "sink \"%s\": %s (%u similar messages "
                  "suppressed)", h->name, body, skipped);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -444,6 +445,14 @@ static int spool_load(struct evt__spool *s, struct evt__spool_recovery *rec,
     s->fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (s->fd < 0)
         return set_err(err, errlen, s->path, "open", errno, EVT_EIO);
+    /* One owner at a time: two writers would interleave frames and one's
+     * reset would truncate the other's records. */
+    if (flock(s->fd, LOCK_EX | LOCK_NB) != 0)
+        return errno == EWOULDBLOCK
+                   ? fail_msg(err, errlen, s->path,
+                              "in use by another tracker (give each process "
+                              "its own state_dir)", EVT_EIO)
+                   : set_err(err, errlen, s->path, "lock", errno, EVT_EIO);
     if (fstat(s->fd, &st) != 0)
         return set_err(err, errlen, s->path, "stat", errno, EVT_EIO);
     if (!S_ISREG(st.st_mode))

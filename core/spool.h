@@ -20,7 +20,8 @@
  * twice, never lost). A cursor at the valid end means everything was
  * delivered: the file is reset to the 8-byte header.
  *
- * Not thread-safe: one owner at a time (the sink's worker). */
+ * Not thread-safe: one owner at a time (the sink's worker); the file is
+ * locked (flock) while open, so a second process is refused. */
 #ifndef EVT_CORE_SPOOL_H
 #define EVT_CORE_SPOOL_H
 

@@ -29,26 +29,58 @@ int evt__forked(const struct evt_tracker *t)
 
 /* ---- errors -----------------------------------------------------------------*/
 
+struct evt__errbox *evt__errbox_new(void)
+{
+    struct evt__errbox *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    pthread_mutex_init(&b->mu, NULL);
+    atomic_init(&b->refs, 1);
+    return b;
+}
+
+struct evt__errbox *evt__errbox_ref(struct evt__errbox *b)
+{
+    if (b)
+        atomic_fetch_add(&b->refs, 1);
+    return b;
+}
+
+void evt__errbox_unref(struct evt__errbox *b)
+{
+    if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
+        return;
+    pthread_mutex_destroy(&b->mu);
+    free(b);
+}
+
+void evt__errbox_vset(struct evt__errbox *b, const char *fmt, va_list ap)
+{
+    if (!b)
+        return;
+    pthread_mutex_lock(&b->mu);
+    vsnprintf(b->msg, sizeof b->msg, fmt, ap);
+    pthread_mutex_unlock(&b->mu);
+}
+
 void evt__set_error(struct evt_tracker *t, const char *fmt, ...)
 {
     if (!t)
         return;
-    pthread_mutex_lock(&t->err_mu);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(t->last_error, sizeof t->last_error, fmt, ap);
+    evt__errbox_vset(t->err, fmt, ap);
     va_end(ap);
-    pthread_mutex_unlock(&t->err_mu);
 }
 
 size_t evt_last_error(evt_tracker *t, char *buf, size_t len)
 {
-    if (!t || evt__forked(t)) /* the parent's lock may be held forever */
+    if (!t || !t->err || evt__forked(t)) /* a parent's lock may be held */
         return 0;
-    pthread_mutex_lock(&t->err_mu);
-    size_t n = strlen(t->last_error);
-    evt__strlcpy(buf, t->last_error, len);
-    pthread_mutex_unlock(&t->err_mu);
+    pthread_mutex_lock(&t->err->mu);
+    size_t n = strlen(t->err->msg);
+    evt__strlcpy(buf, t->err->msg, len);
+    pthread_mutex_unlock(&t->err->mu);
     return n;
 }
 
@@ -135,6 +167,7 @@ static int prepare_sink(struct evt_tracker *t, struct evt_host *h,
                         const char *source, char *err, size_t errlen)
 {
     h->t = t;
+    h->err = evt__errbox_ref(t->err);
     h->output_dir = evt__strdup(t->output_dir);
     h->state_dir = evt__asprintf("%s/sinks/%s", t->state_dir, h->name);
     h->spool_path = evt__asprintf("%s/spool/%s.spool", t->state_dir, h->name);
@@ -181,7 +214,7 @@ static void tracker_free(struct evt_tracker *t)
     free(t->sinks);
     evt__pool_release(t->pool);
     pthread_mutex_destroy(&t->dispatch_mu);
-    pthread_mutex_destroy(&t->err_mu);
+    evt__errbox_unref(t->err);
     free(t->output_dir);
     free(t->state_dir);
     free(t->run_id);
@@ -194,7 +227,7 @@ static int tracker_new(struct evt__config_file *cf, struct evt_tracker **out)
     if (!t)
         return EVT_ENOMEM;
     pthread_mutex_init(&t->dispatch_mu, NULL);
-    pthread_mutex_init(&t->err_mu, NULL);
+    t->err = evt__errbox_new();
     t->output_dir = cf->output_dir;
     cf->output_dir = NULL;
     t->state_dir = cf->state_dir;
@@ -207,7 +240,7 @@ static int tracker_new(struct evt__config_file *cf, struct evt_tracker **out)
     pthread_once(&atfork_once, register_atfork);
     t->fork_gen = atomic_load(&fork_generation);
     *out = t;
-    if (!t->pool || !t->sinks || evt__build_headers(t))
+    if (!t->err || !t->pool || !t->sinks || evt__build_headers(t))
         return EVT_ENOMEM;
     return EVT_OK;
 }
@@ -350,6 +383,34 @@ struct blocked {
 };
 
 #define INLINE_BLOCKED 16
+#define BLOCKED_POLL_NS (2 * 1000000)
+
+/* Queue e to every sink it is blocked on. Waiting on one sink while the
+ * ticket of another is due would make that other sink (and every later
+ * producer's event for it) wait too, so serve whatever can be served and
+ * wait on the first remaining sink only briefly before looking again. */
+static void wait_blocked(struct blocked *b, size_t n, struct evt_event *e)
+{
+    size_t left = n;
+    while (left) {
+        int progress = 0;
+        for (size_t i = 0; i < n; i++)
+            if (b[i].h && evt__sink_wait_push(b[i].h, e, b[i].ticket, 0)) {
+                b[i].h = NULL;
+                left--;
+                progress = 1;
+            }
+        for (size_t i = 0; !progress && i < n; i++)
+            if (b[i].h) {
+                if (evt__sink_wait_push(b[i].h, e, b[i].ticket,
+                                        evt__mono_ns() + BLOCKED_POLL_NS)) {
+                    b[i].h = NULL;
+                    left--;
+                }
+                break;
+            }
+    }
+}
 
 int evt__dispatch(struct evt_tracker *t, struct evt_event *e)
 {
@@ -384,8 +445,7 @@ int evt__dispatch(struct evt_tracker *t, struct evt_event *e)
         }
     }
     pthread_mutex_unlock(&t->dispatch_mu);
-    for (size_t i = 0; i < nblocked; i++)
-        evt__sink_wait_push(blocked[i].h, e, blocked[i].ticket);
+    wait_blocked(blocked, nblocked, e);
     if (blocked != inline_blocked)
         free(blocked);
     evt__event_release(e);
@@ -401,7 +461,10 @@ int evt__dispatch(struct evt_tracker *t, struct evt_event *e)
 
 static int64_t deadline_of(int64_t timeout_ms)
 {
-    return timeout_ms < 0 ? -1 : evt__mono_ns() + timeout_ms * 1000000;
+    const int64_t max_ms = INT64_MAX / 4 / 1000000; /* ~73 years */
+    if (timeout_ms < 0 || timeout_ms > max_ms)
+        return timeout_ms < 0 ? -1 : evt__mono_ns() + max_ms * 1000000;
+    return evt__mono_ns() + timeout_ms * 1000000;
 }
 
 static int flush_all(struct evt_tracker *t, int64_t deadline)

@@ -49,6 +49,7 @@ struct evt_host {
     char *name;
     char *output_dir, *state_dir; /* copies: a hung sink may outlive t */
     char where[32]; /* "sinks[N]": its place in the config, for messages */
+    struct evt__errbox *err; /* the tracker's, by reference */
     struct evt__plugin plugin;
     void *instance;
     struct evt_config *config;
@@ -67,6 +68,8 @@ struct evt_host {
     uint64_t tickets_issued, tickets_served; /* producers blocked, in order */
     int enabled;     /* 0: everything goes to the dead-letter file */
     int spilling;    /* new events go to the spool until it drains */
+    int spill_blocked; /* an append failed: queue only until drained */
+    int spool_failed;  /* the spool was set aside: flush says EVT_EIO */
     int stop;        /* close() asked the worker to finish */
     int sleeping;    /* the worker waits for a signal (not lingering) */
     int64_t stop_deadline_ns; /* monotonic; after it, no more write() */
@@ -115,9 +118,22 @@ struct evt_tracker {
     uint64_t seq;
     int closed;
 
-    pthread_mutex_t err_mu;
-    char last_error[EVT_ERRMSG_SIZE];
+    struct evt__errbox *err; /* shared with the sinks */
 };
+
+/* The last error message, shared by the tracker and its sinks and
+ * refcounted: a hung sink abandoned at close may still log after the
+ * tracker is gone. */
+struct evt__errbox {
+    pthread_mutex_t mu;
+    atomic_int refs;
+    char msg[EVT_ERRMSG_SIZE];
+};
+
+struct evt__errbox *evt__errbox_new(void);
+struct evt__errbox *evt__errbox_ref(struct evt__errbox *b);
+void evt__errbox_unref(struct evt__errbox *b);
+void evt__errbox_vset(struct evt__errbox *b, const char *fmt, va_list ap);
 
 /* Record msg as the tracker's last error (thread-safe). */
 void evt__set_error(struct evt_tracker *t, const char *fmt, ...)

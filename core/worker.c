@@ -8,6 +8,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -168,7 +169,6 @@ static void dead_letter(struct evt_host *h, struct evt_event *const *ev,
             evt__host_log(h, EVT_LOG_ERROR, "event lost: %s", err);
         }
     }
-    evt__spool_sync(h->dlq);
 }
 
 /* Put events back to disk at close: the spool when the sink has one (so
@@ -196,6 +196,32 @@ static int past_stop_deadline(struct evt_host *h)
     return h->stop && evt__mono_ns() >= h->stop_deadline_ns;
 }
 
+/* The spool cannot be read past a bad record: keep the file as
+ * <path>.corrupt for inspection, start a fresh one and go back to the
+ * queue (under h->mu). Flush then reports EVT_EIO. */
+static void set_spool_aside(struct evt_host *h)
+{
+    char *aside = evt__asprintf("%s.corrupt", h->spool_path);
+    char err[256];
+    evt__spool_close(h->spool);
+    h->spool = NULL;
+    h->spilling = 0;
+    h->spool_failed = 1;
+    if (aside && rename(h->spool_path, aside) == 0)
+        evt__host_log(h, EVT_LOG_ERROR, "spool %s could not be read on; its "
+                      "undelivered events were kept in %s", h->spool_path,
+                      aside);
+    else
+        evt__host_log(h, EVT_LOG_ERROR, "spool %s could not be read on and "
+                      "could not be set aside", h->spool_path);
+    free(aside);
+    if (evt__spool_open(h->spool_path, EVT_SPOOL_SYNC_NONE, &h->spool, NULL,
+                        err, sizeof err) != EVT_OK) {
+        h->spool = NULL; /* the sink blocks from now on instead */
+        evt__host_log(h, EVT_LOG_ERROR, "no spool any more: %s", err);
+    }
+}
+
 /* Fill h->batch from the queue (under h->mu). */
 static int take_from_queue(struct evt_host *h)
 {
@@ -218,18 +244,27 @@ static int take_batch(struct evt_host *h)
     if (!spool_has_work(h)) {
         if (h->spool && h->spilling)
             h->spilling = 0; /* caught up */
+        if (!h->spilling && h->q.count == 0)
+            h->spill_blocked = 0; /* nothing older is left in the queue */
         return take_from_queue(h);
     }
     h->batch_from_spool = 1;
     struct evt_event *e;
     const void *rec;
     size_t len;
+    int r;
     while (h->batch_n < EVT__BATCH_MAX &&
-           evt__spool_next(h->spool, &rec, &len) == 1) {
+           (r = evt__spool_next(h->spool, &rec, &len)) != 0) {
+        if (r < 0) {
+            set_spool_aside(h);
+            break;
+        }
         e = event_from_record(h->t->pool, rec, len);
         if (!e) {
-            evt__host_log(h, EVT_LOG_ERROR, "spool %s: skipped a malformed "
-                          "record", h->spool_path);
+            h->dropped++;
+            evt__host_log(h, EVT_LOG_ERROR, "spool %s: lost a record that "
+                          "could not be read back (malformed, or out of "
+                          "memory)", h->spool_path);
             continue;
         }
         h->batch[h->batch_n++] = e;
@@ -305,7 +340,12 @@ static void finish_batch(struct evt_host *h, enum outcome out)
         else
             evt__spool_ack(h->spool);
     } else if (out == PARKED) {
-        park(h, h->batch, h->batch_n);
+        /* The oldest undelivered events: appended behind spooled ones
+         * they would replay out of order, so then they are dead letters. */
+        if (h->spool && evt__spool_pending(h->spool) > 0)
+            dead_letter(h, h->batch, h->batch_n);
+        else
+            park(h, h->batch, h->batch_n);
     }
     evt__event_release_many(h->batch, h->batch_n);
     h->batch_n = 0;
@@ -325,7 +365,7 @@ static void do_flush(struct evt_host *h)
     if (h->dlq)
         evt__spool_sync(h->dlq);
     h->flush_done = req;
-    h->flush_rc = rc == EVT_OK ? EVT_OK : EVT_EIO;
+    h->flush_rc = rc == EVT_OK && !h->spool_failed ? EVT_OK : EVT_EIO;
     pthread_cond_broadcast(&h->changed);
 }
 
@@ -385,11 +425,19 @@ static void *worker_main(void *arg)
         }
         if (h->flush_req > h->flush_done) {
             do_flush(h);
+            if (atomic_load(&h->abandoned)) { /* hung in flush() */
+                abandoned_exit(h);
+                return NULL;
+            }
             continue;
         }
         if (h->stop)
             break;
         idle_wait(h, &lingered);
+    }
+    if (atomic_load(&h->abandoned)) {
+        abandoned_exit(h);
+        return NULL;
     }
     h->exited = 1;
     pthread_cond_broadcast(&h->changed);
@@ -425,18 +473,27 @@ static int spill_onset(struct evt_host *h)
             break;
         }
         h->spilled++;
+        h->spilling = 1; /* the spool now holds the oldest events */
         evt__event_release(e);
     }
     pthread_cond_broadcast(&h->not_full);
     return rc;
 }
 
+/* Spill e. After any failed append, new events go to the queue until the
+ * spool has drained (spill_blocked), so that they never overtake the
+ * events that the failure left in the queue. */
 static int try_spill(struct evt_host *h, struct evt_event *e)
 {
     char err[256];
-    if (!h->spilling && spill_onset(h) != 0)
+    if (h->spill_blocked)
         return -1;
+    if (!h->spilling && spill_onset(h) != 0) {
+        h->spill_blocked = 1;
+        return -1;
+    }
     if (append_event(h->spool, e, err, sizeof err) != EVT_OK) {
+        h->spill_blocked = 1;
         evt__host_log(h, EVT_LOG_ERROR, "cannot spill, blocking instead: %s",
                       err);
         return -1;
@@ -488,6 +545,11 @@ int evt__sink_offer(struct evt_host *h, struct evt_event *e, uint64_t *ticket)
     int rc = EVT_OK;
     pthread_mutex_lock(&h->mu);
     int waiting = h->tickets_issued != h->tickets_served;
+    if (waiting && h->overflow == EVT_OVERFLOW_DROP_NEWEST &&
+        (e->kind & EVT__DROPPABLE) && drop_for(h, e) == 1) {
+        rc = EVT_EDROPPED; /* droppable: never waits behind a ticket */
+        goto out;
+    }
     if (!waiting && h->spool && (h->spilling || evt__queue_full(&h->q)) &&
         try_spill(h, e) == 0)
         goto out;
@@ -512,21 +574,27 @@ out:
     return rc;
 }
 
-void evt__sink_wait_push(struct evt_host *h, struct evt_event *e,
-                         uint64_t ticket)
+int evt__sink_wait_push(struct evt_host *h, struct evt_event *e,
+                        uint64_t ticket, int64_t until_ns)
 {
     pthread_mutex_lock(&h->mu);
     while (h->tickets_served != ticket || evt__queue_full(&h->q)) {
         if (h->tickets_served == ticket &&
             h->overflow == EVT_OVERFLOW_DROP_OLDEST && drop_for(h, e) == 0)
             break; /* a droppable victim was queued meanwhile */
-        pthread_cond_wait(&h->not_full, &h->mu);
+        if (until_ns == 0 ||
+            (wait_until(&h->not_full, &h->mu, until_ns) == ETIMEDOUT &&
+             (h->tickets_served != ticket || evt__queue_full(&h->q)))) {
+            pthread_mutex_unlock(&h->mu);
+            return 0;
+        }
     }
     push(h, e);
     evt__event_release(e); /* the ticket's reference */
     h->tickets_served++;
     pthread_cond_broadcast(&h->not_full);
     pthread_mutex_unlock(&h->mu);
+    return 1;
 }
 
 /* ---- flush, stop, free ----------------------------------------------------------*/
@@ -581,18 +649,26 @@ int evt__sink_stop(struct evt_host *h, int64_t deadline_ns)
             !h->exited)
             break;
     if (h->thread_started && !h->exited) {
-        /* Hung in write(): keep its events on disk (they may then arrive
-         * twice, never zero times) and let the worker free h. */
-        /* The batch inside write() may or may not arrive: keep it in the
-         * dead-letter file, not the spool, so that replay order stays
-         * right. From the spool, it is simply still unacknowledged. */
+        /* Hung in write() or flush(): keep its events on disk and let the
+         * worker free h. The batch inside write() may or may not arrive:
+         * it goes to the dead-letter file, not the spool, so that replay
+         * order stays right (it may arrive twice, never zero times). A
+         * batch read from the spool simply stays unacknowledged there.
+         * The files are closed now, so their locks are free. */
         if (!h->batch_from_spool)
             dead_letter(h, h->batch, h->batch_n);
         park_queue(h);
-        if (h->spool)
+        evt__host_log(h, EVT_LOG_ERROR, "still inside write() or flush() at "
+                      "the close deadline; its events were kept on disk");
+        if (h->spool) {
             evt__spool_sync(h->spool);
-        evt__host_log(h, EVT_LOG_ERROR, "still inside write() at the close "
-                      "deadline; its events were kept on disk");
+            evt__spool_close(h->spool);
+        }
+        if (h->dlq) {
+            evt__spool_sync(h->dlq);
+            evt__spool_close(h->dlq);
+        }
+        h->spool = h->dlq = NULL;
         atomic_store(&h->abandoned, 1);
         pthread_detach(h->thread);
         pthread_mutex_unlock(&h->mu);
@@ -601,6 +677,8 @@ int evt__sink_stop(struct evt_host *h, int64_t deadline_ns)
     park_queue(h);
     if (h->spool)
         evt__spool_sync(h->spool);
+    if (h->dlq)
+        evt__spool_sync(h->dlq);
     pthread_mutex_unlock(&h->mu);
     if (h->thread_started)
         pthread_join(h->thread, NULL);
@@ -625,6 +703,7 @@ void evt__sink_free(struct evt_host *h)
     pthread_cond_destroy(&h->not_full);
     pthread_cond_destroy(&h->changed);
     evt__sink_config_free(h->config);
+    evt__errbox_unref(h->err);
     free(h->spool_path);
     free(h->dlq_path);
     free(h->output_dir);

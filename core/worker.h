@@ -21,9 +21,10 @@ int evt__sink_start(struct evt_host *h);
 int evt__sink_offer(struct evt_host *h, struct evt_event *e,
                     uint64_t *ticket);
 
-/* Wait for room and e's turn, then queue it. */
-void evt__sink_wait_push(struct evt_host *h, struct evt_event *e,
-                         uint64_t ticket);
+/* Queue e once it is its turn and there is room: 1 when queued, 0 when
+ * until_ns (monotonic) passed first; until_ns 0 only tries. */
+int evt__sink_wait_push(struct evt_host *h, struct evt_event *e,
+                        uint64_t ticket, int64_t until_ns);
 
 /* Ask the worker to drain and flush; wait until deadline_ns (monotonic). */
 int evt__sink_flush(struct evt_host *h, int64_t deadline_ns);

@@ -136,7 +136,11 @@ EVT_API size_t evt_last_error(evt_tracker *t, char *buf, size_t len);
 /* Where messages of the core and of sinks go. Default: stderr, warnings
  * and errors only ($EVTRACK_LOG=debug|info|warn|error|quiet changes the
  * level). Process-wide; fn NULL restores the default. Messages never hold
- * config values, so secrets cannot leak through them. */
+ * config values, so secrets cannot leak through them.
+ * fn may be called with evtrack's internal locks held, from any thread:
+ * it must not call evtrack functions, and must not wait for a lock that a
+ * thread may hold while calling evtrack (e.g. Python's GIL); copy the
+ * message and return. */
 typedef void (*evt_log_fn)(void *ud, int level, const char *msg);
 EVT_API void evt_set_log_handler(evt_log_fn fn, void *ud);
 

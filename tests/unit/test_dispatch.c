@@ -71,6 +71,8 @@ static size_t read_records(const char *dir, const char *name,
      * the buffer on every call, which is quadratic here. */
     for (char *line = text; line && *line && i < n; i++) {
         char *p;
+        while (*line == '#')
+            line = strchr(line, '\n') + 1;
         (*out)[i].seq = strtoull(line, &p, 10);
         (*out)[i].kind = (unsigned)strtoul(p, &p, 10);
         while (*p == ' ')
@@ -540,6 +542,56 @@ static void test_close_with_deadline_keeps_events_on_disk(void **state)
     free(s);
 }
 
+/* A sink hung in flush() at the close deadline is abandoned like one hung
+ * in write(): close returns in time, and destroy() still runs later. */
+static void test_close_deadline_with_flush_hung(void **state)
+{
+    struct fx *f = *state;
+    char *s = sink(f->dir, "fh", "", "\"flush_sleep_ms\": 1200");
+    evt_tracker *t = open_with(f->dir, s);
+    assert_int_equal(evt_log_scalar(t, "x", 1, 1), EVT_OK);
+    int64_t t0 = now_ms();
+    assert_int_equal(evt_close(t, 100), EVT_ETIMEDOUT);
+    assert_true(now_ms() - t0 < 1000);
+    char *rec = tu_fmt("%s/fh.rec", f->dir);
+    for (int i = 0; i < 300; i++) { /* destroy() runs when flush returns */
+        char *text = tu_read_file(rec, NULL);
+        int done = text && strstr(text, "# destroyed\n") != NULL;
+        free(text);
+        if (done)
+            break;
+        sleep_ms(10);
+    }
+    char *text = tu_read_file(rec, NULL);
+    assert_non_null(strstr(text, "# destroyed\n"));
+    free(text);
+    free(rec);
+    free(s);
+}
+
+/* Two trackers on one state_dir would corrupt a shared spool: the second
+ * is refused with a message that says why. */
+static void test_spool_in_use_is_refused(void **state)
+{
+    struct fx *f = *state;
+    char *s = sink(f->dir, "sl", "\"queue\": {\"overflow\": \"spill\"}", "");
+    evt_tracker *t = open_with(f->dir, s);
+    char *json = tu_fmt("{\"output_dir\": \"%s\", \"sinks\": [%s]}", f->dir,
+                        s);
+    char err[EVT_ERRMSG_SIZE];
+    evt_tracker *t2 = NULL;
+    assert_int_equal(evt_open_json(json, f->dir, &t2, err, sizeof err),
+                     EVT_EIO);
+    assert_null(t2);
+    assert_non_null(strstr(err, "sl.spool: in use by another tracker"));
+    assert_int_equal(evt_close(t, 10000), EVT_OK);
+    assert_int_equal(evt_open_json(json, f->dir, &t2, err, sizeof err),
+                     EVT_OK); /* free again once the first one closed */
+    assert_int_equal(evt_close(t2, 10000), EVT_OK);
+    free(json);
+    free(s);
+}
+
 /* ---- fork --------------------------------------------------------------------*/
 
 static void test_forked_child_cannot_log(void **state)
@@ -601,6 +653,10 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_close_with_deadline_keeps_events_on_disk, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_close_deadline_with_flush_hung, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spool_in_use_is_refused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_forked_child_cannot_log, setup,
                                         teardown),
     };
