@@ -21,6 +21,7 @@ static const char *api_output_dir(const evt_host *h)
     return h->output_dir;
 }
 static const char *api_state_dir(const evt_host *h) { return h->state_dir; }
+static const char *api_run_stamp(const evt_host *h) { return h->run_stamp; }
 
 static uint32_t ev_kind(const evt_event *e) { return e->kind; }
 static uint64_t ev_seq(const evt_event *e) { return e->seq; }
@@ -52,6 +53,7 @@ const struct evt_host_api evt__host_api = {
     .instance_name = api_instance_name,
     .output_dir = api_output_dir,
     .state_dir = api_state_dir,
+    .run_stamp = api_run_stamp,
     .ev_kind = ev_kind,
     .ev_seq = ev_seq,
     .ev_time_ns = ev_time_ns,

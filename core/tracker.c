@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -168,6 +169,7 @@ static int prepare_sink(struct evt_tracker *t, struct evt_host *h,
 {
     h->t = t;
     h->err = evt__errbox_ref(t->err);
+    memcpy(h->run_stamp, t->run_stamp, sizeof h->run_stamp);
     h->output_dir = evt__strdup(t->output_dir);
     h->state_dir = evt__asprintf("%s/sinks/%s", t->state_dir, h->name);
     h->spool_path = evt__asprintf("%s/spool/%s.spool", t->state_dir, h->name);
@@ -245,6 +247,45 @@ static int tracker_new(struct evt__config_file *cf, struct evt_tracker **out)
     return EVT_OK;
 }
 
+/* The run's file-name stamp: UTC time of opening, made unique among the
+ * runs of one output_dir by claiming <state_dir>/stamps/<stamp> with an
+ * exclusive mkdir (two processes cannot both get one). */
+static int claim_run_stamp(struct evt_tracker *t, const char *source,
+                           char *err, size_t errlen)
+{
+    time_t now = (time_t)(t->open_time_ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char base[24];
+    strftime(base, sizeof base, "%Y%m%d_%H%M%S", &tm);
+    char *dir = evt__path_join(t->state_dir, "stamps");
+    if (!dir || (evt__mkdirs(dir, 0755) != 0 && errno != EEXIST)) {
+        int e = errno;
+        free(dir);
+        return evt__err(err, errlen, EVT_EIO, "%s: state_dir: %s/stamps: %s",
+                        source, t->state_dir, strerror(e));
+    }
+    for (int i = 1; i < 10000; i++) {
+        if (i == 1)
+            snprintf(t->run_stamp, sizeof t->run_stamp, "%s", base);
+        else
+            snprintf(t->run_stamp, sizeof t->run_stamp, "%s_%d", base, i);
+        char *claim = evt__path_join(dir, t->run_stamp);
+        int rc = claim ? mkdir(claim, 0755) : -1;
+        int e = errno;
+        free(claim);
+        if (rc == 0) {
+            free(dir);
+            return EVT_OK;
+        }
+        if (e != EEXIST)
+            break;
+    }
+    free(dir);
+    return evt__err(err, errlen, EVT_EIO, "%s: state_dir: %s/stamps: cannot "
+                    "claim a run stamp", source, t->state_dir);
+}
+
 /* Load every enabled sink of cf into t (not yet created). */
 static int load_all(struct evt_tracker *t, struct evt__config_file *cf,
                     char *err, size_t errlen)
@@ -274,6 +315,8 @@ static int open_config(struct evt__config_file *cf, evt_tracker **out,
         evt__err(err, errlen, rc, "out of memory");
     if (!rc)
         rc = load_all(t, cf, err, errlen);
+    if (!rc && start)
+        rc = claim_run_stamp(t, cf->source, err, errlen);
     for (size_t i = 0; !rc && start && i < t->nsinks; i++)
         rc = prepare_sink(t, t->sinks[i], cf->source, err, errlen);
     size_t keep = 2 * EVT__BATCH_MAX;

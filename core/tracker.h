@@ -49,6 +49,7 @@ struct evt_host {
     char *name;
     char *output_dir, *state_dir; /* copies: a hung sink may outlive t */
     char where[32]; /* "sinks[N]": its place in the config, for messages */
+    char run_stamp[32]; /* copy of the tracker's */
     struct evt__errbox *err; /* the tracker's, by reference */
     struct evt__plugin plugin;
     void *instance;
@@ -107,6 +108,7 @@ struct evt_tracker {
     char *output_dir;
     char *state_dir;
     char *run_id;
+    char run_stamp[32]; /* see evt_host_api.run_stamp */
     int64_t open_time_ns;
     struct evt__pool *pool;
     struct evt__header headers[6]; /* one per kind, see evt__kind_index */

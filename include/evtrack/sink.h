@@ -111,6 +111,11 @@ struct evt_host_api {
     /* This instance's own state folder, <state_dir>/sinks/<name>; the sink
      * creates it when it needs it. */
     const char *(*state_dir)(const evt_host *h);
+    /* This run's time stamp for file names, "YYYYMMDD_HHMMSS" (UTC, when
+     * the tracker opened), made unique within output_dir: a second run
+     * in the same second gets "..._2". Every sink of a run sees the same
+     * stamp, so its results and samples files share it. */
+    const char *(*run_stamp)(const evt_host *h);
 
     /* Event accessors. Pointers stay valid while the event is held. */
     uint32_t (*ev_kind)(const evt_event *e);

@@ -122,6 +122,8 @@ static size_t read_recs(struct fx *f, struct rec **out)
     assert_non_null(r);
     for (char *line = text; line && *line && i < n; i++) {
         char *p;
+        while (*line == '#') /* the sink's "# stamp" line */
+            line = strchr(line, '\n') + 1;
         r[i].seq = strtoull(line, &p, 10);
         r[i].kind = (unsigned)strtoul(p, &p, 10);
         while (*p == ' ')

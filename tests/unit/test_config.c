@@ -409,21 +409,24 @@ static void test_disabled_still_validated(void **state)
 static void test_spool_error_names_its_sink(void **state)
 {
     struct fx *f = *state;
-    char *file = own(f, tu_fmt("%s/not_a_dir", f->dir));
+    /* state_dir works, but its spool/ folder is a file */
+    char *st = own(f, tu_fmt("%s/st", f->dir));
+    assert_int_equal(mkdir(st, 0755), 0);
+    char *file = own(f, tu_fmt("%s/spool", st));
     tu_write_file(file, "x\n");
     char *json = own(f, tu_fmt(
         "{\"output_dir\": \"%s\", \"state_dir\": \"%s\", \"sinks\": ["
         "{\"path\": \"%s\", \"name\": \"off\", \"enabled\": false}, "
         "{\"path\": \"%s\", \"name\": \"on\", \"queue\": "
         "{\"overflow\": \"spill\"}}]}",
-        f->dir, file, f->so, f->so));
+        f->dir, st, f->so, f->so));
     evt_tracker *t = NOT_NULL;
     int rc = evt_open_json(json, NULL, &t, f->err, sizeof f->err);
     if (rc == EVT_OK)
         evt_close(t, 5000);
     assert_true(rc < 0);
     assert_null(t);
-    assert_contains(f->err, "not_a_dir");
+    assert_contains(f->err, "st/spool");
     assert_contains(f->err, "<config>: sinks[1]: ");
 }
 

@@ -592,6 +592,47 @@ static void test_spool_in_use_is_refused(void **state)
     free(s);
 }
 
+static void stamp_of(const char *dir, const char *name, char *out, size_t n)
+{
+    char *path = tu_fmt("%s/%s.rec", dir, name);
+    char *text = tu_read_file(path, NULL);
+    assert_non_null(text);
+    const char *p = strstr(text, "# stamp ");
+    assert_non_null(p);
+    p += 8;
+    size_t len = strcspn(p, "\n");
+    assert_true(len < n);
+    memcpy(out, p, len);
+    out[len] = '\0';
+    free(text);
+    free(path);
+}
+
+/* Runs opened in the same second in one output_dir get distinct stamps,
+ * shared by all the sinks of a run. */
+static void test_run_stamps_are_unique(void **state)
+{
+    struct fx *f = *state;
+    char *a = sink(f->dir, "a", "", ""), *b = sink(f->dir, "b", "", "");
+    char *c = sink(f->dir, "c", "", "");
+    char *ab = tu_fmt("%s, %s", a, b);
+    evt_tracker *t1 = open_with(f->dir, ab);
+    evt_tracker *t2 = open_with(f->dir, c);
+    assert_int_equal(evt_close(t1, 5000), EVT_OK);
+    assert_int_equal(evt_close(t2, 5000), EVT_OK);
+    char sa[32], sb[32], sc[32];
+    stamp_of(f->dir, "a", sa, sizeof sa);
+    stamp_of(f->dir, "b", sb, sizeof sb);
+    stamp_of(f->dir, "c", sc, sizeof sc);
+    assert_string_equal(sa, sb);
+    assert_true(strcmp(sa, sc) != 0);
+    assert_int_equal(strlen(sa), 15); /* YYYYMMDD_HHMMSS */
+    assert_int_equal(sa[8], '_');
+    if (strncmp(sa, sc, 15) == 0) /* the same second */
+        assert_string_equal(sc + 15, "_2");
+    free(a), free(b), free(c), free(ab);
+}
+
 /* ---- fork --------------------------------------------------------------------*/
 
 static void test_forked_child_cannot_log(void **state)
@@ -656,6 +697,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_close_deadline_with_flush_hung, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spool_in_use_is_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_run_stamps_are_unique, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_forked_child_cannot_log, setup,
                                         teardown),
