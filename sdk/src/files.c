@@ -156,7 +156,7 @@ char *evt_safe_component(const char *name, size_t len, size_t max_bytes)
 
 static int lmms_bad(char c)
 {
-    return c && strchr(" <>:/|\\?*[]", c) != NULL;
+    return c && strchr("\"<>:/|\\?*[]", c) != NULL;
 }
 
 char *evt_lmms_model_name_sanitized(const char *model_name)

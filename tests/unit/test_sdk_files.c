@@ -54,8 +54,9 @@ static void test_model_name_sanitized(void **state)
     check_model("/ckpt/run1/step100", "run1__step100");
     check_model("a//b", "__b");
     check_model("plain", "plain");
-    check_model("org/a model:v1", "org__a__model__v1");
+    check_model("org/a model:v1", "org__a model__v1"); /* spaces stay */
     check_model("x/[a]*?", "x__a__");
+    check_model("q\"uote/x", "q__uote__x");
 }
 
 static void test_write_file_atomic(void **state)

@@ -23,7 +23,8 @@ int evt_write_file_atomic(const char *path, const void *data, size_t len,
 char *evt_safe_component(const char *name, size_t len, size_t max_bytes);
 
 /* lmms-eval's model_name_sanitized: keep the last two '/'-parts, then
- * replace each run of " < > : / | \ ? * [ ] with "__". Heap; NULL on OOM. */
+ * replace each run of the characters "<>:/|\?*[] (not spaces) with "__".
+ * Heap; NULL on OOM. */
 char *evt_lmms_model_name_sanitized(const char *model_name);
 
 #endif

@@ -1,0 +1,442 @@
+/* jsonl.c -- evtrack-sink-jsonl.so: per-task sample files in the JSONL
+ * layout of lmms-eval (default) or lm-evaluation-harness, streamed one
+ * line per sample event. Documentation: docs/sinks/jsonl.md.
+ *
+ * Contract with the host (docs/ABI.md):
+ *  - write(): each sample line is appended with one write(2) as its event
+ *    arrives. A failing open/write returns EVT_RETRY (the host backs off
+ *    and dead-letters the batch after retry.limit); an event that cannot
+ *    be turned into a line (undecodable, no str "task", a value JSON
+ *    cannot hold) is skipped with a warning and EVT_OK, so one bad event
+ *    never blocks or dead-letters the events around it.
+ *  - Events of a retried batch that were already written are recognised
+ *    by (run_id, seq) and not written twice.
+ *  - fsync: "always" after every batch, "flush" in flush(), at run_end and
+ *    in destroy(), "none" never. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "evtrack/sdk/event_view.h"
+#include "evtrack/sdk/files.h"
+#include "evtrack/sdk/json_write.h"
+#include "evtrack/sdk/results.h"
+#include "evtrack/sink.h"
+#include "jfiles.h"
+#include "record.h"
+
+enum { JL_SYNC_NONE = 0, JL_SYNC_FLUSH = 1, JL_SYNC_ALWAYS = 2 };
+
+#define JL_TASK_MAX 200 /* bytes of a task name in a file name */
+#define JL_DATE_MAX 64  /* bytes of the date part of a file name */
+#define JL_MODEL_MAX 200
+
+struct jl {
+    const struct evt_host_api *api;
+    evt_host *h;
+    struct jl_opts opts;
+    int sync;        /* JL_SYNC_* */
+    char *cfg_dir;   /* "dir" resolved, or NULL */
+    char *dir;       /* the folder of the task files */
+    char *date;      /* the date part of file names */
+    struct jl_files files;
+    struct evt_buf line, path;
+    char *done_run;  /* run_id and seq of the last event handled */
+    uint64_t done_seq;
+};
+
+static const struct evt_config_key keys[] = {
+    {"layout", EVT_CFG_STR, 0, "\"lmms-eval\"",
+     "file names and record layout: \"lmms-eval\" or \"lm-eval\""},
+    {"dir", EVT_CFG_STR, 0, NULL,
+     "folder of the sample files (relative: to output_dir); default "
+     "output_dir/<sanitized model> (lmms-eval) or output_dir (lm-eval)"},
+    {"fsync", EVT_CFG_STR, 0, "\"flush\"",
+     "\"none\", \"flush\" (on flush, run_end and close) or \"always\" "
+     "(after every batch)"},
+    {"drop_fields", EVT_CFG_JSON, 0, "[]",
+     "array of top-level keys to leave out of each line, e.g. [\"doc\"]"},
+    {"max_field_bytes", EVT_CFG_INT, 0, "0",
+     "cut longer string values (at a UTF-8 boundary, with a marker); "
+     "0: no cap"},
+    {"filter_key", EVT_CFG_BOOL, 0, "true",
+     "lmms-eval layout: keep the \"filter\" key (false: as upstream)"},
+    {NULL, 0, 0, NULL, NULL}};
+
+/* ---- small helpers ------------------------------------------------------*/
+
+/* a + "/" + b (heap); b alone when it is absolute or a is NULL/empty. */
+static char *join(const char *a, const char *b)
+{
+    if (!a || !a[0] || b[0] == '/')
+        return strdup(b);
+    size_t na = strlen(a), nb = strlen(b);
+    char *p = malloc(na + nb + 2);
+    if (p) {
+        memcpy(p, a, na);
+        p[na] = '/';
+        memcpy(p + na + 1, b, nb + 1);
+    }
+    return p;
+}
+
+static void replace(char **slot, char *v)
+{
+    free(*slot);
+    *slot = v;
+}
+
+static const char *out_dir(const struct jl *s)
+{
+    const char *d = s->api->output_dir(s->h);
+    return d && d[0] ? d : ".";
+}
+
+/* The date part of file names: ':' -> '-' (as both harnesses do), then
+ * one safe file-name component. */
+static char *make_date(const char *p, size_t n)
+{
+    char *tmp = malloc(n + 1);
+    if (!tmp)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = p[i] == ':' ? '-' : p[i];
+    char *d = evt_safe_component(tmp, n, JL_DATE_MAX);
+    free(tmp);
+    return d;
+}
+
+/* The folder of a run's files: the configured "dir", else output_dir plus
+ * the model subdir that local-json uses for the results file (from
+ * run_start, NULL before one arrived: output_dir itself), so that the
+ * samples of a run always land next to its results. */
+static char *make_dir(const struct jl *s, const msgpack_object *run_start)
+{
+    if (s->cfg_dir)
+        return strdup(s->cfg_dir);
+    struct evt_results_opts o = {.redact = 1};
+    o.layout = s->opts.layout == JL_LMEVAL ? EVT_RESULTS_LM_EVAL
+                                           : EVT_RESULTS_LMMS_EVAL;
+    char *sub = run_start ? evt_run_model_subdir(run_start, &o) : strdup("");
+    if (!sub)
+        return NULL;
+    char *d = sub[0] ? join(out_dir(s), sub) : strdup(out_dir(s));
+    free(sub);
+    return d;
+}
+
+/* ---- config -------------------------------------------------------------*/
+
+static int parse_drop(struct jl *s, const char *json)
+{
+    cJSON *a = json ? cJSON_Parse(json) : NULL;
+    int ok = !json || (a && cJSON_IsArray(a));
+    int n = ok && a ? cJSON_GetArraySize(a) : 0;
+    if (ok && n > 0 && !(s->opts.drop = calloc((size_t)n, sizeof(char *))))
+        ok = 0;
+    for (int i = 0; ok && i < n; i++) {
+        const cJSON *it = cJSON_GetArrayItem(a, i);
+        ok = cJSON_IsString(it) &&
+             (s->opts.drop[s->opts.ndrop] = strdup(it->valuestring)) != NULL;
+        s->opts.ndrop += (size_t)ok;
+    }
+    cJSON_Delete(a);
+    if (!ok)
+        s->api->log(s->h, EVT_LOG_ERROR,
+                    "config: drop_fields must be an array of strings");
+    return ok ? 0 : -1;
+}
+
+static int pick(const char *v, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(v, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static int read_config(struct jl *s, const evt_config *cfg)
+{
+    static const char *const layouts[] = {"lmms-eval", "lm-eval"};
+    static const char *const syncs[] = {"none", "flush", "always"};
+    const struct evt_host_api *api = s->api;
+    s->opts.layout = pick(api->cfg_str(cfg, "layout", "lmms-eval"), layouts, 2);
+    s->sync = pick(api->cfg_str(cfg, "fsync", "flush"), syncs, 3);
+    int64_t cap = api->cfg_int(cfg, "max_field_bytes", 0);
+    s->opts.filter_key = api->cfg_bool(cfg, "filter_key", 1);
+    const char *err = s->opts.layout < 0 ? "layout must be \"lmms-eval\" or "
+                                           "\"lm-eval\""
+                      : s->sync < 0 ? "fsync must be \"none\", \"flush\" or "
+                                      "\"always\""
+                      : cap < 0     ? "max_field_bytes must not be negative"
+                                    : NULL;
+    if (err) {
+        api->log(s->h, EVT_LOG_ERROR, "config: %s", err);
+        return -1;
+    }
+    s->opts.max_field_bytes = (size_t)cap;
+    const char *dir = api->cfg_str(cfg, "dir", NULL);
+    if (dir && !dir[0]) {
+        api->log(s->h, EVT_LOG_ERROR, "config: dir must not be empty");
+        return -1;
+    }
+    if (dir && !(s->cfg_dir = join(out_dir(s), dir)))
+        return -1;
+    return parse_drop(s, api->cfg_json(cfg, "drop_fields"));
+}
+
+/* ---- instance -----------------------------------------------------------*/
+
+static void free_inst(struct jl *s)
+{
+    for (size_t i = 0; i < s->opts.ndrop; i++)
+        free(s->opts.drop[i]);
+    free(s->opts.drop);
+    free(s->cfg_dir);
+    free(s->dir);
+    free(s->date);
+    free(s->done_run);
+    evt_buf_free(&s->line);
+    evt_buf_free(&s->path);
+    free(s);
+}
+
+static int create(evt_host *h, const struct evt_host_api *api,
+                  const evt_config *cfg, void **out)
+{
+    struct jl *s = calloc(1, sizeof *s);
+    if (!s)
+        return EVT_ENOMEM;
+    s->api = api;
+    s->h = h;
+    evt_buf_init(&s->line);
+    evt_buf_init(&s->path);
+    if (read_config(s, cfg) != 0) {
+        free_inst(s);
+        return EVT_ECONFIG;
+    }
+    jl_files_init(&s->files, s->sync != JL_SYNC_NONE);
+    /* Until a run_start says otherwise: output_dir, the run's stamp. */
+    const char *stamp = api->run_stamp(h);
+    s->date = make_date(stamp, strlen(stamp));
+    s->dir = make_dir(s, NULL);
+    if (!s->date || !s->dir) {
+        api->log(h, EVT_LOG_ERROR, "out of memory");
+        free_inst(s);
+        return EVT_ENOMEM;
+    }
+    *out = s;
+    return EVT_OK;
+}
+
+/* fsync per policy; log the first error. 0 or -1. */
+static int sync_files(struct jl *s)
+{
+    char err[512];
+    if (s->sync == JL_SYNC_NONE || jl_files_sync(&s->files, err, sizeof err)
+                                       == 0)
+        return 0;
+    s->api->log(s->h, EVT_LOG_ERROR, "%s", err);
+    return -1;
+}
+
+static void destroy(void *inst)
+{
+    struct jl *s = inst;
+    sync_files(s);
+    jl_files_close_all(&s->files);
+    free_inst(s);
+}
+
+static int flush(void *inst, int64_t deadline_ns)
+{
+    (void)deadline_ns;
+    return sync_files(inst) == 0 ? EVT_OK : EVT_EIO;
+}
+
+/* ---- events -------------------------------------------------------------*/
+
+/* run_start: the model name and date for the file names that follow. */
+static int on_run_start(struct jl *s, const msgpack_object *ev)
+{
+    const msgpack_object *d = evt_mp_get(ev, "date");
+    char *dir = make_dir(s, ev);
+    char *date = NULL;
+    if (d && d->type == MSGPACK_OBJECT_STR && d->via.str.size > 0)
+        date = make_date(d->via.str.ptr, d->via.str.size);
+    else
+        date = make_date(s->api->run_stamp(s->h),
+                         strlen(s->api->run_stamp(s->h)));
+    if (!dir || !date) {
+        free(dir);
+        free(date);
+        return EVT_RETRY;
+    }
+    replace(&s->dir, dir);
+    replace(&s->date, date);
+    return EVT_OK;
+}
+
+/* The task file's path in s->path. */
+static int task_path(struct jl *s, const msgpack_object *task)
+{
+    char *safe = evt_safe_component(task->via.str.ptr, task->via.str.size,
+                                    JL_TASK_MAX);
+    if (!safe)
+        return -1;
+    struct evt_buf *p = &s->path;
+    p->len = 0;
+    evt_buf_puts(p, s->dir);
+    evt_buf_puts(p, "/");
+    if (s->opts.layout == JL_LMEVAL) {
+        evt_buf_puts(p, "samples_");
+        evt_buf_puts(p, safe);
+        evt_buf_puts(p, "_");
+        evt_buf_puts(p, s->date);
+    } else {
+        evt_buf_puts(p, s->date);
+        evt_buf_puts(p, "_samples_");
+        evt_buf_puts(p, safe);
+    }
+    evt_buf_puts(p, ".jsonl");
+    free(safe);
+    return p->oom ? -1 : 0;
+}
+
+static void skip_event(struct jl *s, const evt_event *e, const char *why)
+{
+    const char *kind = s->api->ev_kind(e) == EVT_EV_SAMPLE ? "sample"
+                                                           : "run_start";
+    s->api->log(s->h, EVT_LOG_WARN, "%s event seq %llu skipped: %s", kind,
+                (unsigned long long)s->api->ev_seq(e), why);
+}
+
+/* Append the line in s->line to the task's file. */
+static int append_line(struct jl *s)
+{
+    char err[1024];
+    struct jl_file *f;
+    long long cut = 0;
+    if (jl_files_get(&s->files, s->path.data, &f, &cut, err, sizeof err)) {
+        s->api->log(s->h, EVT_LOG_ERROR, "%s", err);
+        return EVT_RETRY;
+    }
+    if (cut)
+        s->api->log(s->h, EVT_LOG_WARN,
+                    "%s: removed %lld bytes of a torn last line", f->path,
+                    cut);
+    if (jl_file_append(f, s->line.data, s->line.len, err, sizeof err)) {
+        s->api->log(s->h, EVT_LOG_ERROR, "%s", err);
+        jl_files_forget(&s->files, f);
+        return EVT_RETRY;
+    }
+    return EVT_OK;
+}
+
+static int on_sample(struct jl *s, const evt_event *e,
+                     const msgpack_object *ev)
+{
+    const msgpack_object *task = evt_mp_get(ev, "task");
+    if (!task || task->type != MSGPACK_OBJECT_STR) {
+        skip_event(s, e, "no \"task\" string");
+        return EVT_OK;
+    }
+    char err[512], warn[256];
+    s->line.len = 0;
+    int rc = jl_record_line(&s->opts, ev, &s->line, err, sizeof err, warn,
+                            sizeof warn);
+    if (rc == JL_REC_SKIP) {
+        skip_event(s, e, err);
+        return EVT_OK;
+    }
+    if (rc != JL_REC_OK || task_path(s, task) != 0) {
+        s->api->log(s->h, EVT_LOG_ERROR, "out of memory");
+        return EVT_RETRY;
+    }
+    if (warn[0])
+        s->api->log(s->h, EVT_LOG_WARN, "sample event seq %llu: %s",
+                    (unsigned long long)s->api->ev_seq(e), warn);
+    return append_line(s);
+}
+
+/* run_end: make the files durable (per policy) and close them. */
+static int on_run_end(struct jl *s)
+{
+    if (sync_files(s) != 0)
+        return EVT_RETRY;
+    jl_files_close_all(&s->files);
+    return EVT_OK;
+}
+
+static int handle(struct jl *s, const evt_event *e)
+{
+    uint32_t kind = s->api->ev_kind(e);
+    if (kind == EVT_EV_RUN_END)
+        return on_run_end(s);
+    if (kind != EVT_EV_RUN_START && kind != EVT_EV_SAMPLE)
+        return EVT_OK;
+    struct evt_view v;
+    if (evt_view_open(&v, s->api, e) != 0) {
+        skip_event(s, e, "its bytes are not one msgpack map");
+        return EVT_OK;
+    }
+    int rc = kind == EVT_EV_SAMPLE ? on_sample(s, e, &v.root)
+                                   : on_run_start(s, &v.root);
+    evt_view_close(&v);
+    return rc;
+}
+
+/* 1 when e was handled already (an earlier try of a retried batch). */
+static int already_done(const struct jl *s, const evt_event *e)
+{
+    return s->done_run && s->api->ev_seq(e) <= s->done_seq &&
+           strcmp(s->done_run, s->api->ev_run_id(e)) == 0;
+}
+
+static void mark_done(struct jl *s, const evt_event *e)
+{
+    const char *run = s->api->ev_run_id(e);
+    if (!s->done_run || strcmp(s->done_run, run) != 0)
+        replace(&s->done_run, strdup(run)); /* NULL on OOM: no dedup */
+    s->done_seq = s->api->ev_seq(e);
+}
+
+static int write_events(void *inst, const evt_event *const *ev, size_t n)
+{
+    struct jl *s = inst;
+    for (size_t i = 0; i < n; i++) {
+        if (already_done(s, ev[i]))
+            continue;
+        int rc = handle(s, ev[i]);
+        if (rc != EVT_OK)
+            return rc;
+        mark_done(s, ev[i]);
+    }
+    if (s->sync == JL_SYNC_ALWAYS && sync_files(s) != 0)
+        return EVT_RETRY;
+    return EVT_OK;
+}
+
+static const struct evt_sink_vtable vtable = {
+    .struct_size = sizeof(struct evt_sink_vtable),
+    .abi_version = EVT_SINK_ABI_VERSION,
+    .name = "jsonl",
+    .version = "0.1.0",
+    .description = "per-task sample JSONL files (lmms-eval or lm-eval layout)",
+    .event_mask = EVT_EV_RUN_START | EVT_EV_SAMPLE | EVT_EV_RUN_END,
+    .flags = 0,
+    .config_keys = keys,
+    .create = create,
+    .write = write_events,
+    .destroy = destroy,
+    .flush = flush,
+};
+
+EVT_SINK_EXPORT const struct evt_sink_vtable *
+evt_sink_entry_v1(const struct evt_host_api *api)
+{
+    (void)api;
+    return &vtable;
+}

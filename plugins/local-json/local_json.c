@@ -1,0 +1,373 @@
+/* evtrack-sink-local-json.so -- the aggregated results file of lmms-eval
+ * ({dir}/{model_name_sanitized}/{date}_results.json) or lm-eval
+ * ({dir}/{model_name_sanitized}/results_{date}.json), rebuilt from the
+ * run's events by the sdk aggregator (evtrack/sdk/results.h) and replaced
+ * atomically at every flush, at run_end and at destroy, so a crash leaves
+ * the last complete version. Docs: docs/sinks/local-json.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "evtrack/sink.h"
+#include "evtrack/sdk/event_view.h"
+#include "evtrack/sdk/files.h"
+#include "evtrack/sdk/json_write.h"
+#include "evtrack/sdk/results.h"
+
+/* Environment variables whose values never reach the file. */
+static const char *const secret_env[] = {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN",
+                                         "WANDB_API_KEY", NULL};
+
+struct lj {
+    evt_host *h;
+    const struct evt_host_api *api;
+    struct evt_results *agg;
+    struct evt_results_opts opts;
+    char *secrets[3];   /* copies of the environment values */
+    char *dir;          /* the output folder */
+    char *stamp;        /* api->run_stamp */
+    char *path;         /* the results file, fixed by the first write */
+    uint64_t saved;     /* evt_results_count at the last write */
+};
+
+static const struct evt_config_key keys[] = {
+    {"layout", EVT_CFG_STR, 0, "\"lmms-eval\"",
+     "results file layout: \"lmms-eval\" or \"lm-eval\""},
+    {"dir", EVT_CFG_STR, 0, NULL,
+     "output folder (default: the tracker's output_dir; a relative path is "
+     "taken inside it)"},
+    {"nan", EVT_CFG_STR, 0, "\"strict\"",
+     "NaN/Infinity: \"strict\" (null + nonfinite_values) or \"bare\" (as "
+     "json.dumps)"},
+    {"redact", EVT_CFG_BOOL, 0, "true",
+     "redact tokens and keys in config/model_args as lmms-eval does"},
+    {NULL, 0, 0, NULL, NULL}};
+
+/* ---- files ------------------------------------------------------------ */
+
+static char *join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s%s%s", a, *a && *b ? "/" : "", b);
+    return p;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void sync_dir(const char *dir)
+{
+    int fd = open(*dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+/* err = "<path>: <what>: <strerror(e)>"; returns -1. */
+static int fail(char *err, size_t errlen, const char *path, const char *what,
+                int e)
+{
+    if (snprintf(err, errlen, "%s: %s: %s", path, what, strerror(e)) < 0)
+        err[0] = '\0';
+    return -1;
+}
+
+/* Write data to "<path>.tmp.<pid>" and fsync it. 0, or -1 with err. */
+static int write_temp(const char *tmp, const struct evt_buf *b, char *err,
+                      size_t errlen)
+{
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return fail(err, errlen, tmp, "create temp file", errno);
+    int rc = write_all(fd, b->data, b->len) == 0 && fsync(fd) == 0 ? 0 : -1;
+    int e = errno;
+    if (close(fd) != 0 && rc == 0) {
+        rc = -1;
+        e = errno;
+    }
+    if (rc != 0) {
+        unlink(tmp);
+        return fail(err, errlen, tmp, "write", e);
+    }
+    return 0;
+}
+
+/* Create path with the content of b, only if it does not exist yet: the
+ * complete temp file is hard-linked to path, so path never exists half
+ * written. 0 created, 1 path exists, -1 error (err names the file). */
+static int create_new(const char *dir, const char *path,
+                      const struct evt_buf *b, char *err, size_t errlen)
+{
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path,
+                         (long)getpid()) >= sizeof tmp) {
+        return fail(err, errlen, path, "temp file", ENAMETOOLONG);
+    }
+    if (write_temp(tmp, b, err, errlen) != 0)
+        return -1;
+    int rc = link(tmp, path), e = errno;
+    unlink(tmp);
+    if (rc == 0) {
+        sync_dir(dir);
+        return 0;
+    }
+    if (e == EEXIST)
+        return 1;
+    if (e != EPERM && e != ENOTSUP && e != EOPNOTSUPP && e != ENOSYS &&
+        e != EMLINK && e != EXDEV) {
+        return fail(err, errlen, path, "link", e);
+    }
+    /* No hard links here: an existence check, then an atomic replace. */
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return 1;
+    return evt_write_file_atomic(path, b->data, b->len, err, errlen);
+}
+
+/* name with "_<i>" before its "_results.json" / ".json" tail. */
+static char *numbered(const char *name, int i, enum evt_results_layout l)
+{
+    const char *tail = l == EVT_RESULTS_LM_EVAL ? ".json" : "_results.json";
+    size_t stem = strlen(name) - strlen(tail), n = strlen(name) + 16;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%.*s_%d%s", (int)stem, name, i, tail);
+    return p;
+}
+
+/* First write: pick the file name (the tool's, or the first free one with
+ * "_2", "_3", ... when a file of that name already exists: another run
+ * with the same date) and create it. 0 or -1 (logged). */
+static int claim(struct lj *s, const struct evt_buf *b)
+{
+    char err[600], *sub = NULL, *name = NULL, *dir = NULL;
+    int rc = -1;
+    if (evt_results_file_path(s->agg, &s->opts, &sub, &name) != 0 ||
+        !(dir = join(s->dir, sub))) {
+        snprintf(err, sizeof err, "%s: out of memory", s->dir);
+    } else if (evt_mkdirs(*dir ? dir : ".", err, sizeof err) == 0) {
+        snprintf(err, sizeof err, "%s/%s: no free file name", dir, name);
+        for (int i = 1; i < 10000 && rc == -1; i++) {
+            char *nm =
+                i == 1 ? strdup(name) : numbered(name, i, s->opts.layout);
+            char *path = nm ? join(dir, nm) : NULL;
+            int c = path ? create_new(dir, path, b, err, sizeof err) : -1;
+            if (!path)
+                snprintf(err, sizeof err, "%s: out of memory", dir);
+            if (c == 0) {
+                s->path = path;
+                path = NULL;
+                rc = 0;
+            }
+            free(nm);
+            free(path);
+            if (c < 0)
+                break;
+        }
+    }
+    if (rc != 0)
+        s->api->log(s->h, EVT_LOG_ERROR, "cannot write the results file: %s",
+                    err);
+    free(sub);
+    free(name);
+    free(dir);
+    return rc;
+}
+
+/* Render the dict and put it on disk. 0 or -1 (logged). */
+static int save(struct lj *s)
+{
+    struct evt_buf b;
+    char err[600];
+    evt_buf_init(&b);
+    int rc = evt_results_render_json(s->agg, &s->opts, &b, err, sizeof err);
+    if (rc != 0)
+        s->api->log(s->h, EVT_LOG_ERROR, "cannot render the results for "
+                    "%s: %s", s->path ? s->path : s->dir, err);
+    else if (!s->path)
+        rc = claim(s, &b);
+    else if ((rc = evt_write_file_atomic(s->path, b.data, b.len, err,
+                                         sizeof err)) != 0)
+        s->api->log(s->h, EVT_LOG_ERROR, "cannot write the results file: %s",
+                    err);
+    if (rc == 0)
+        s->saved = evt_results_count(s->agg);
+    evt_buf_free(&b);
+    return rc;
+}
+
+static int dirty(const struct lj *s)
+{
+    uint64_t n = evt_results_count(s->agg);
+    return n > 0 && (n != s->saved || !s->path);
+}
+
+/* ---- callbacks ---------------------------------------------------------- */
+
+static int read_enums(struct lj *s, const evt_config *cfg)
+{
+    const struct evt_host_api *api = s->api;
+    if (evt_results_layout_from_name(api->cfg_str(cfg, "layout", "lmms-eval"),
+                                     &s->opts.layout) != 0) {
+        api->log(s->h, EVT_LOG_ERROR, "config key \"layout\": expected "
+                 "\"lmms-eval\" or \"lm-eval\"");
+        return -1;
+    }
+    if (evt_results_nan_from_name(api->cfg_str(cfg, "nan", "strict"),
+                                  &s->opts.nan) != 0) {
+        api->log(s->h, EVT_LOG_ERROR,
+                 "config key \"nan\": expected \"strict\" or \"bare\"");
+        return -1;
+    }
+    s->opts.redact = api->cfg_bool(cfg, "redact", 1);
+    return 0;
+}
+
+/* The output folder: "dir" (inside output_dir when relative), else
+ * output_dir. */
+static char *out_dir(const struct evt_host_api *api, evt_host *h,
+                     const evt_config *cfg)
+{
+    const char *base = api->output_dir(h);
+    const char *dir = api->cfg_str(cfg, "dir", NULL);
+    if (!base)
+        base = "";
+    if (!dir || !*dir)
+        return strdup(base);
+    return dir[0] == '/' ? strdup(dir) : join(base, dir);
+}
+
+static void lj_free(struct lj *s)
+{
+    evt_results_free(s->agg);
+    for (int i = 0; i < 3; i++)
+        free(s->secrets[i]);
+    free(s->dir);
+    free(s->stamp);
+    free(s->path);
+    free(s);
+}
+
+/* Secrets are read here, on the opening thread (getenv is not safe
+ * against a concurrent setenv). */
+static int read_secrets(struct lj *s)
+{
+    for (int i = 0; secret_env[i]; i++) {
+        const char *v = getenv(secret_env[i]);
+        if (v && *v && !(s->secrets[i] = strdup(v)))
+            return -1;
+        s->opts.secrets[i] = s->secrets[i];
+    }
+    return 0;
+}
+
+static int lj_create(evt_host *h, const struct evt_host_api *api,
+                     const evt_config *cfg, void **out)
+{
+    struct lj *s = calloc(1, sizeof *s);
+    if (!s)
+        return EVT_ENOMEM;
+    s->h = h;
+    s->api = api;
+    const char *stamp = api->run_stamp(h);
+    s->agg = evt_results_new();
+    s->dir = out_dir(api, h, cfg);
+    s->stamp = stamp ? strdup(stamp) : NULL;
+    s->opts.run_stamp = s->stamp;
+    if (!s->agg || !s->dir || (stamp && !s->stamp) || read_secrets(s) != 0) {
+        api->log(h, EVT_LOG_ERROR, "out of memory");
+        lj_free(s);
+        return EVT_ENOMEM;
+    }
+    if (read_enums(s, cfg) != 0) {
+        lj_free(s);
+        return EVT_ECONFIG;
+    }
+    *out = s;
+    return EVT_OK;
+}
+
+/* Take one event: 1 taken or skipped, 0 out of memory. */
+static int take(struct lj *s, const evt_event *e)
+{
+    struct evt_view v;
+    char err[256];
+    if (evt_view_open(&v, s->api, e) != 0)
+        return 0; /* msgpack-c could not allocate its zone */
+    int rc = evt_results_add(s->agg, &v.root, err, sizeof err);
+    evt_view_close(&v);
+    if (rc == -1)
+        s->api->log(s->h, EVT_LOG_WARN, "event seq %llu skipped: %s",
+                    (unsigned long long)s->api->ev_seq(e), err);
+    return rc != -2;
+}
+
+static int lj_write(void *inst, const evt_event *const *events, size_t n)
+{
+    struct lj *s = inst;
+    int ended = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!take(s, events[i]))
+            return EVT_RETRY; /* events already taken are deduplicated */
+        ended |= s->api->ev_kind(events[i]) == EVT_EV_RUN_END;
+    }
+    if (ended && dirty(s) && save(s) != 0)
+        return EVT_RETRY;
+    return EVT_OK;
+}
+
+static int lj_flush(void *inst, int64_t deadline_ns)
+{
+    struct lj *s = inst;
+    (void)deadline_ns;
+    return !dirty(s) || save(s) == 0 ? EVT_OK : EVT_ERROR;
+}
+
+static void lj_destroy(void *inst)
+{
+    struct lj *s = inst;
+    if (dirty(s))
+        save(s);
+    lj_free(s);
+}
+
+static const struct evt_sink_vtable vtable = {
+    .struct_size = sizeof(struct evt_sink_vtable),
+    .abi_version = EVT_SINK_ABI_VERSION,
+    .name = "local-json",
+    .version = "1.0.0",
+    .description = "lmms-eval / lm-eval results file, atomically rewritten",
+    .event_mask = EVT_EV_RUN_START | EVT_EV_TASK_CONFIG | EVT_EV_SAMPLE |
+                  EVT_EV_RESULT | EVT_EV_RUN_END,
+    .flags = 0,
+    .config_keys = keys,
+    .create = lj_create,
+    .write = lj_write,
+    .destroy = lj_destroy,
+    .flush = lj_flush,
+};
+
+EVT_SINK_EXPORT const struct evt_sink_vtable *
+evt_sink_entry_v1(const struct evt_host_api *api)
+{
+    (void)api;
+    return &vtable;
+}

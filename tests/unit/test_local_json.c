@@ -1,0 +1,1236 @@
+/* test_local_json.c -- the sdk results aggregator (evtrack/sdk/results.h)
+ * and the local-json sink.
+ *
+ *  - round trips of real results files: each file is turned into events
+ *    (run_start, task_config, sample, result, run_end), logged through a
+ *    tracker into local-json, and the written file is compared with the
+ *    original, section by section;
+ *  - atomic rewrites: children logging and flushing in a loop are killed
+ *    with SIGKILL at random moments; every file left must parse and be a
+ *    complete version;
+ *  - NaN policies, redaction, file names, two runs in one second, and the
+ *    aggregator's own rules (groups, defaults, repeats, cJSON/make_table).
+ *
+ * The shared folder is $EVT_TEST_SOURCE_DIR/../shared (CI has it). */
+#include "test_util.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "event.h"
+#include "json_msgpack.h"
+#include "evtrack/evtrack.h"
+#include "evtrack/sdk/event_view.h"
+#include "evtrack/sdk/make_table.h"
+#include "evtrack/sdk/results.h"
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static char *shared_path(const char *rel)
+{
+    const char *src = getenv("EVT_TEST_SOURCE_DIR");
+    if (!src)
+        fail_msg("EVT_TEST_SOURCE_DIR is not set (run the test with ctest)");
+    char *dir = tu_fmt("%s/../shared", src);
+    DIR *d = opendir(dir);
+    if (!d)
+        fail_msg("the shared folder %s is missing: it holds the real "
+                 "fixtures (CI has it next to the repository)", dir);
+    closedir(d);
+    char *p = tu_fmt("%s/%s", dir, rel);
+    free(dir);
+    return p;
+}
+
+static char *read_shared(const char *rel)
+{
+    char *p = shared_path(rel);
+    char *text = tu_read_file(p, NULL);
+    if (!text)
+        fail_msg("cannot read %s", p);
+    free(p);
+    return text;
+}
+
+/* JSON text as msgpack, by the core's reader (ints stay ints, 1.0 stays a
+ * float, member order kept). */
+struct mp {
+    struct evt__pool *pool;
+    struct evt_event *e;
+    struct evt_view view;
+};
+
+static void mp_parse(struct mp *m, const char *json)
+{
+    char err[256];
+    m->pool = evt__pool_new("test");
+    assert_non_null(m->pool);
+    m->e = evt__event_get(m->pool);
+    assert_non_null(m->e);
+    if (evt__json_to_mp(m->e, json, strlen(json), err, sizeof err) != 0)
+        fail_msg("JSON to msgpack: %s", err);
+    assert_int_equal(evt_view_open_bytes(&m->view, m->e->buf, m->e->len), 0);
+}
+
+static void mp_free(struct mp *m)
+{
+    evt_view_close(&m->view);
+    evt__event_release(m->e);
+    evt__pool_release(m->pool);
+}
+
+/* Feed one event given as JSON to the aggregator; returns add's result. */
+static int feed(struct evt_results *r, const char *json)
+{
+    struct mp m;
+    char err[256];
+    mp_parse(&m, json);
+    int rc = evt_results_add(r, &m.view.root, err, sizeof err);
+    mp_free(&m);
+    return rc;
+}
+
+static char *render(const struct evt_results *r,
+                    const struct evt_results_opts *o)
+{
+    struct evt_buf b;
+    char err[256];
+    evt_buf_init(&b);
+    if (evt_results_render_json(r, o, &b, err, sizeof err) != 0)
+        fail_msg("render: %s", err);
+    return b.data;
+}
+
+/* The tracker with one local-json sink configured by cfg (a JSON object). */
+static evt_tracker *open_sink(const char *dir, const char *cfg)
+{
+    char err[EVT_ERRMSG_SIZE];
+    evt_tracker *t = NULL;
+    char *json = tu_fmt("{\"output_dir\": \"%s\", \"sinks\": [{\"plugin\": "
+                        "\"local-json\", \"config\": %s}]}", dir, cfg);
+    if (evt_open_json(json, NULL, &t, err, sizeof err) != EVT_OK)
+        fail_msg("open: %s", err);
+    free(json);
+    return t;
+}
+
+static void log_json(evt_tracker *t, enum evt_event_kind kind,
+                     const char *json)
+{
+    int rc = evt_log_json(t, kind, json);
+    if (rc != EVT_OK) {
+        char err[512];
+        evt_last_error(t, err, sizeof err);
+        fail_msg("evt_log_json: %s", err);
+    }
+}
+
+/* The only file in dir whose name ends with suffix (not a temp file). */
+static char *find_one(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        fail_msg("no folder %s", dir);
+    char *found = NULL;
+    struct dirent *de;
+    size_t n = strlen(suffix);
+    while ((de = readdir(d))) {
+        size_t m = strlen(de->d_name);
+        if (m < n || strcmp(de->d_name + m - n, suffix) != 0 ||
+            strstr(de->d_name, ".tmp."))
+            continue;
+        if (found)
+            fail_msg("two files end with %s in %s", suffix, dir);
+        found = tu_fmt("%s/%s", dir, de->d_name);
+    }
+    closedir(d);
+    if (!found)
+        fail_msg("no file ending with %s in %s", suffix, dir);
+    return found;
+}
+
+static size_t count_files(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    size_t count = 0, n = strlen(suffix);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        size_t m = strlen(de->d_name);
+        count += m >= n && strcmp(de->d_name + m - n, suffix) == 0 &&
+                 !strstr(de->d_name, ".tmp.");
+    }
+    if (d)
+        closedir(d);
+    return count;
+}
+
+/* ---- sha256, redaction ------------------------------------------------- */
+
+static void test_sha256(void **state)
+{
+    (void)state;
+    char hex[65];
+    evt_results_sha256_hex("", 0, hex);
+    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b9"
+                             "34ca495991b7852b855");
+    evt_results_sha256_hex("abc", 3, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177"
+                             "a9cb410ff61f20015ad");
+    /* lmms-eval's constant doc_hash: sha256("null") (formats.md 2.5) */
+    evt_results_sha256_hex("null", 4, hex);
+    assert_string_equal(hex, "74234e98afe7498fb5daf1f36ac2d78acc339464f9507"
+                             "03b8c019892f982b90b");
+    char big[1000];
+    memset(big, 'a', sizeof big); /* several blocks, odd tail */
+    evt_results_sha256_hex(big, sizeof big, hex);
+    assert_string_equal(hex, "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d13"
+                             "4645adb5db1b9737ea3");
+}
+
+static void check_redact(const char *in, const char *want)
+{
+    char *got = evt_results_redact_text(in, strlen(in));
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_redact_text(void **state)
+{
+    (void)state;
+    check_redact("pretrained=x,hf_token=hf_abcdefghijklmnopqrstuvwxyz",
+                 "pretrained=x,hf_token=[REDACTED]");
+    check_redact("pretrained=m,token=hf_abcdef123",
+                 "pretrained=m,token=[REDACTED]");
+    check_redact("API_KEY=sk-1 MY_Password=p,q", "API_KEY=[REDACTED] "
+                                                 "MY_Password=[REDACTED],q");
+    check_redact("max_new_tokens=5,tokens=3", "max_new_tokens=5,tokens=3");
+    check_redact("x=1,token=", "x=1,token=");       /* no value */
+    check_redact("a-token=v", "a-token=v");         /* '-' is no separator */
+    check_redact("use hf_ABCDEFGHIJKLMNOPQRST12 now",
+                 "use [REDACTED] now");
+    check_redact("hf_ABCDEFGHIJKLMNOPQRS", "hf_ABCDEFGHIJKLMNOPQRS"); /* 19 */
+    check_redact("hf_ABCDEFGHIJKLMNOPQRST_x", "hf_ABCDEFGHIJKLMNOPQRST_x");
+    check_redact("xhf_ABCDEFGHIJKLMNOPQRST", "xhf_ABCDEFGHIJKLMNOPQRST");
+    check_redact("", "");
+}
+
+/* ---- round trips of real results files ---------------------------------- */
+
+/* Top-level members evtrack computes (never sent in events). */
+static int computed_member(const msgpack_object *k)
+{
+    static const char *const names[] = {
+        "results", "groups", "group_subtasks", "configs", "versions",
+        "n-shot", "higher_is_better", "n-samples", "task_hashes",
+        "model_name_sanitized", "system_instruction_sha", "chat_template_sha",
+        NULL};
+    for (int i = 0; names[i]; i++)
+        if (evt_mp_str_eq(k, names[i]))
+            return 1;
+    return 0;
+}
+
+/* Members a harness only knows at the end: sent with run_end. */
+static int end_member(const msgpack_object *k)
+{
+    static const char *const names[] = {"end_time",
+                                        "total_evaluation_time_seconds",
+                                        "throughput", "usage", "efficiency",
+                                        NULL};
+    for (int i = 0; names[i]; i++)
+        if (evt_mp_str_eq(k, names[i]))
+            return 1;
+    return 0;
+}
+
+/* evt_msgpack(e, key, <o packed>). */
+static void ev_put(evt_ev *e, const char *key, const msgpack_object *o)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    assert_int_equal(msgpack_pack_object(&pk, *o), 0);
+    evt_msgpack(e, key, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void commit(evt_ev *e)
+{
+    assert_non_null(e);
+    assert_int_equal(evt_commit(e), EVT_OK);
+}
+
+static void send_run(evt_tracker *t, const msgpack_object *root, int end)
+{
+    evt_ev *e = evt_begin(t, end ? EVT_EV_RUN_END : EVT_EV_RUN_START);
+    const msgpack_object *args =
+        evt_mp_get(evt_mp_get(root, "config"), "model_args");
+    if (!end && args)
+        ev_put(e, "model_args", args);
+    for (uint32_t i = 0; i < root->via.map.size; i++) {
+        const msgpack_object_kv *kv = &root->via.map.ptr[i];
+        if (computed_member(&kv->key) || end_member(&kv->key) != end)
+            continue;
+        char *k = evt_mp_strdup(&kv->key);
+        ev_put(e, k, &kv->val);
+        free(k);
+    }
+    commit(e);
+}
+
+static void send_task_config(evt_tracker *t, const msgpack_object *root,
+                             const char *task, const msgpack_object *entry)
+{
+    static const char *const from[][2] = {
+        {"versions", "version"}, {"n-shot", "n-shot"},
+        {"higher_is_better", "higher_is_better"}, {"configs", "config"},
+        {"n-samples", "n-samples"}};
+    evt_ev *e = evt_begin(t, EVT_EV_TASK_CONFIG);
+    evt_str(e, "task", task);
+    for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
+        const msgpack_object *v = evt_mp_get(evt_mp_get(root, from[i][0]), task);
+        if (v)
+            ev_put(e, from[i][1], v);
+    }
+    const msgpack_object *alias = evt_mp_get(entry, "alias");
+    if (alias)
+        ev_put(e, "alias", alias);
+    const msgpack_object *subs =
+        evt_mp_get(evt_mp_get(root, "group_subtasks"), task);
+    if (subs && subs->type == MSGPACK_OBJECT_ARRAY && subs->via.array.size)
+        ev_put(e, "subtasks", subs);
+    commit(e);
+}
+
+static const char *const suffixes[] = {
+    "stderr",            "stderr_clt",         "stderr_clustered",
+    "expected_accuracy", "consensus_accuracy", "internal_variance",
+    "consistency_rate",  NULL};
+
+static int is_companion(const char *metric)
+{
+    size_t n = strlen(metric);
+    for (int i = 0; suffixes[i]; i++) {
+        size_t m = strlen(suffixes[i]);
+        if (n > m + 1 && metric[n - m - 1] == '_' &&
+            strcmp(metric + n - m, suffixes[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* One result event per "<metric>,<filter>" key, with its companions
+ * (absent when the file has "N/A"). */
+static void send_results(evt_tracker *t, const char *task,
+                         const msgpack_object *entry)
+{
+    for (uint32_t i = 0; i < entry->via.map.size; i++) {
+        char *key = evt_mp_strdup(&entry->via.map.ptr[i].key);
+        char *comma = strchr(key, ',');
+        if (!comma || (*comma = '\0', is_companion(key))) {
+            free(key);
+            continue;
+        }
+        evt_ev *e = evt_begin(t, EVT_EV_RESULT);
+        evt_str(e, "task", task);
+        evt_str(e, "metric", key);
+        evt_str(e, "filter", comma + 1);
+        ev_put(e, "value", &entry->via.map.ptr[i].val);
+        for (int s = 0; suffixes[s]; s++) {
+            char *ck = tu_fmt("%s_%s,%s", key, suffixes[s], comma + 1);
+            const msgpack_object *v = evt_mp_get(entry, ck);
+            if (v && !evt_mp_str_eq(v, "N/A"))
+                ev_put(e, suffixes[s], v);
+            free(ck);
+        }
+        commit(e);
+        free(key);
+    }
+}
+
+/* Each line of a lmms-eval samples file as a sample event of task. */
+static void send_samples(evt_tracker *t, const char *task, const char *rel)
+{
+    char *text = read_shared(rel);
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        if (*line == '{') {
+            char *ev = tu_fmt("{\"task\": \"%s\", %s", task, line + 1);
+            log_json(t, EVT_EV_SAMPLE, ev);
+            free(ev);
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    free(text);
+}
+
+/* Log the whole results file rel through a local-json sink (cfg) in dir;
+ * samples_rel (may be NULL) are the samples of task samples_task. */
+static void replay(const char *dir, const char *cfg, const char *rel,
+                   const char *samples_task, const char *samples_rel)
+{
+    char *text = read_shared(rel);
+    struct mp m;
+    mp_parse(&m, text);
+    const msgpack_object *root = &m.view.root;
+    const msgpack_object *results = evt_mp_get(root, "results");
+    evt_tracker *t = open_sink(dir, cfg);
+    send_run(t, root, 0);
+    for (uint32_t i = 0; i < results->via.map.size; i++) {
+        char *task = evt_mp_strdup(&results->via.map.ptr[i].key);
+        const msgpack_object *entry = &results->via.map.ptr[i].val;
+        send_task_config(t, root, task, entry);
+        if (samples_task && strcmp(task, samples_task) == 0)
+            send_samples(t, task, samples_rel);
+        send_results(t, task, entry);
+        free(task);
+    }
+    send_run(t, root, 1);
+    assert_int_equal(evt_close(t, 10000), EVT_OK);
+    mp_free(&m);
+    free(text);
+}
+
+/* The text of top-level member key in an indent=2 dump, without the ','
+ * that separates it from the next one; NULL when absent. */
+static char *section(const char *text, const char *key)
+{
+    char *pat = tu_fmt("\n  \"%s\": ", key);
+    const char *s = strstr(text, pat);
+    free(pat);
+    if (!s)
+        return NULL;
+    s += 3; /* "\n  " */
+    const char *e = strstr(s, "\n  \"");
+    if (!e)
+        e = strstr(s, "\n}");
+    size_t n = (size_t)(e - s);
+    if (n && s[n - 1] == ',')
+        n--;
+    char *out = malloc(n + 1);
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return out;
+}
+
+/* "results" of both: same tasks and keys in the same order, equal values. */
+static void same_results(const cJSON *want, const cJSON *got)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(want, "results");
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(got, "results");
+    assert_int_equal(cJSON_GetArraySize(a), cJSON_GetArraySize(b));
+    for (a = a->child, b = b->child; a; a = a->next, b = b->next) {
+        assert_string_equal(a->string, b->string);
+        assert_int_equal(cJSON_GetArraySize(a), cJSON_GetArraySize(b));
+        for (const cJSON *x = a->child, *y = b->child; x;
+             x = x->next, y = y->next) {
+            assert_string_equal(x->string, y->string);
+            if (!cJSON_Compare(x, y, 1))
+                fail_msg("results.%s['%s'] differs", a->string, x->string);
+        }
+    }
+}
+
+/* Compare the written file with the original: the same top-level keys in
+ * the same order, "results" by value, and every section byte for byte
+ * except those named in differ (NULL-terminated), which must differ. */
+static void compare_files(const char *want, const char *got,
+                          const char *const *differ)
+{
+    cJSON *a = cJSON_Parse(want), *b = cJSON_Parse(got);
+    assert_non_null(a);
+    if (!b)
+        fail_msg("the written file is not valid JSON:\n%s", got);
+    same_results(a, b);
+    const cJSON *x = a->child, *y = b->child;
+    for (; x && y; x = x->next, y = y->next) {
+        assert_string_equal(x->string, y->string);
+        char *sa = section(want, x->string), *sb = section(got, y->string);
+        int expect_diff = 0;
+        for (int i = 0; differ[i]; i++)
+            expect_diff |= strcmp(differ[i], x->string) == 0;
+        if (expect_diff && strcmp(sa, sb) == 0)
+            fail_msg("section %s was expected to differ", x->string);
+        if (!expect_diff && strcmp(sa, sb) != 0)
+            fail_msg("section %s differs:\n--- want\n%s\n--- got\n%s",
+                     x->string, sa, sb);
+        free(sa);
+        free(sb);
+    }
+    assert_null(x);
+    assert_null(y);
+    if (!differ[0] && strcmp(want, got) != 0)
+        fail_msg("the files differ outside the sections");
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+/* lmms-eval v0.6 MME (limit 8) with its 8 samples: every section is
+ * rebuilt byte for byte, task_hashes included (computed from the samples'
+ * doc_hash), so the whole file is byte-equal to the original. Values that
+ * evtrack cannot know (start_time/end_time perf_counter floats, throughput,
+ * efficiency, the lmms_eval_version) come with run_start / run_end as a
+ * harness would send them. */
+static void test_roundtrip_lmms_mme(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    replay(dir, "{}", "fixtures/real/lmmseval_v0.6_mme_limit8_results.json",
+           "mme", "fixtures/real/lmmseval_v0.6_mme_limit8_samples_mme.jsonl");
+    char *want = read_shared("fixtures/real/lmmseval_v0.6_mme_limit8_results.json");
+    char *path = tu_fmt("%s/snapshots__66285546d2b821cf421d4f5eb2576359d3770"
+                        "cd3/20260923_172512_results.json", dir);
+    char *got = tu_read_file(path, NULL);
+    if (!got)
+        fail_msg("%s was not written", path);
+    static const char *const differ[] = {NULL};
+    compare_files(want, got, differ);
+    assert_string_equal(want, got);
+    /* make_table renders the same table from both */
+    cJSON *a = cJSON_Parse(want), *b = cJSON_Parse(got);
+    char *ta = evt_make_table(a, EVT_TABLE_LMMS_EVAL, "results", NULL, 0);
+    char *tb = evt_make_table(b, EVT_TABLE_LMMS_EVAL, "results", NULL, 0);
+    assert_non_null(ta);
+    assert_string_equal(ta, tb);
+    free(ta);
+    free(tb);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    free(got);
+    free(path);
+    free(want);
+    tu_rmtree(dir);
+}
+
+/* lm-eval 0.4.9.2 (two tasks). Every section is byte-equal except
+ * task_hashes: the fixture's hashes cover 5000 samples per task, of which
+ * only 10 are public, so none are logged and task_hashes is {}. */
+static void test_roundtrip_lmeval_math(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    const char *rel = "fixtures/real/lmeval_0.4.9.2_math_perturbed_results.json";
+    replay(dir, "{\"layout\": \"lm-eval\"}", rel, NULL, NULL);
+    char *want = read_shared(rel);
+    char *sub = tu_fmt("%s/RylanSchaeffer__mem_Qwen3-93M_minerva_math_rep_0_"
+                       "sbst_1.0000_epch_1_ot_1", dir);
+    char *path = find_one(sub, ".json");
+    assert_non_null(strstr(path, "/results_"));
+    char *got = tu_read_file(path, NULL);
+    static const char *const differ[] = {"task_hashes", NULL};
+    compare_files(want, got, differ);
+    char *th = section(got, "task_hashes");
+    assert_string_equal(th, "\"task_hashes\": {}");
+    free(th);
+    free(got);
+    free(path);
+    free(sub);
+    free(want);
+    tu_rmtree(dir);
+}
+
+/* lm-eval's task hash rule, checked against the 20 logged samples of two
+ * negotiationtom tasks (0.4.13.dev0): once with the samples' doc_hash, once
+ * with doc_hash removed so that evtrack hashes the doc itself. */
+static void send_nego_samples(evt_tracker *t, const char *task,
+                              const char *rel, int drop_doc_hash)
+{
+    char *text = read_shared(rel);
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        char *dh = drop_doc_hash ? strstr(line, "\"doc_hash\": ") : NULL;
+        if (dh)
+            memcpy(dh + 1, "x", 1); /* "doc_hash" -> "xoc_hash" */
+        if (*line == '{') {
+            char *ev = tu_fmt("{\"task\": \"%s\", %s", task, line + 1);
+            log_json(t, EVT_EV_SAMPLE, ev);
+            free(ev);
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    free(text);
+}
+
+static void test_task_hashes_lmeval(void **state)
+{
+    (void)state;
+    for (int drop = 0; drop < 2; drop++) {
+        char *dir = tu_tmpdir();
+        evt_tracker *t = open_sink(dir, "{\"layout\": \"lm-eval\"}");
+        log_json(t, EVT_EV_RUN_START, "{\"model_name\": \"Qwen/Qwen3-8B\"}");
+        send_nego_samples(t, "negotiationtom_belief",
+                          "fixtures/real/lmeval_0.4.13dev_samples_"
+                          "negotiationtom_belief_loglik.jsonl", drop);
+        send_nego_samples(t, "negotiationtom_intention",
+                          "fixtures/real/lmeval_0.4.13dev_samples_"
+                          "negotiationtom_intention.jsonl", drop);
+        assert_int_equal(evt_close(t, 10000), EVT_OK);
+        char *sub = tu_fmt("%s/Qwen__Qwen3-8B", dir);
+        char *path = find_one(sub, ".json");
+        char *got = tu_read_file(path, NULL);
+        char *th = section(got, "task_hashes");
+        assert_string_equal(
+            th, "\"task_hashes\": {\n"
+                "    \"negotiationtom_belief\": \"c39025f3a090ab57d9914278941c5"
+                "4ab264f588f4047b4dbdf089b26f2b6dbd5\",\n"
+                "    \"negotiationtom_intention\": \"52cfbd295b9d569ee4e910967c"
+                "ff043a7bd4e7c7d81dd507408996aeabfce0c9\"\n  }");
+        char *ns = section(got, "n-samples"); /* counted: no task_config */
+        assert_non_null(strstr(ns, "\"original\": 20,\n      \"effective\": 20"));
+        free(ns);
+        free(th);
+        free(got);
+        free(path);
+        free(sub);
+        tu_rmtree(dir);
+    }
+}
+
+/* ---- atomic rewrites under SIGKILL ------------------------------------- */
+
+#define KILL_ROUNDS 20
+
+/* The child: log one task and its result, flush, tell the parent; again,
+ * until killed. Never returns; no cmocka calls (this is a fork). */
+static void kill_child(const char *dir, int fd)
+{
+    char err[EVT_ERRMSG_SIZE];
+    evt_tracker *t = NULL;
+    char *json = tu_fmt("{\"output_dir\": \"%s\", \"sinks\": [{\"plugin\": "
+                        "\"local-json\"}]}", dir);
+    if (evt_open_json(json, NULL, &t, err, sizeof err) != EVT_OK)
+        _exit(2);
+    if (evt_log_json(t, EVT_EV_RUN_START,
+                     "{\"model_name\": \"org/kill-model\"}") != EVT_OK)
+        _exit(3);
+    for (int i = 0; i < 100000; i++) {
+        char ev[256];
+        snprintf(ev, sizeof ev, "{\"task\": \"t%04d\", \"version\": %d, "
+                 "\"n-shot\": 0, \"n-samples\": {\"original\": %d, "
+                 "\"effective\": %d}}", i, i, i + 1, i + 1);
+        char task[16];
+        snprintf(task, sizeof task, "t%04d", i);
+        if (evt_log_json(t, EVT_EV_TASK_CONFIG, ev) != EVT_OK ||
+            evt_log_result(t, task, "acc", NULL, i * 0.5, 0.25, -1) != EVT_OK ||
+            evt_flush(t, -1) != EVT_OK || write(fd, "x", 1) != 1)
+            _exit(4);
+    }
+    _exit(0);
+}
+
+static unsigned lcg(unsigned *s)
+{
+    *s = *s * 1103515245u + 12345u;
+    return (*s >> 16) & 0x7fff;
+}
+
+/* One complete version: k tasks t0000..t(k-1), each in results, versions
+ * and n-samples with matching values, in the lmms-eval layout. */
+static int check_complete(const char *path)
+{
+    size_t len = 0;
+    char *text = tu_read_file(path, &len);
+    assert_non_null(text);
+    assert_true(len > 2 && text[0] == '{' && text[len - 1] == '}');
+    cJSON *root = cJSON_Parse(text);
+    if (!root)
+        fail_msg("%s does not parse:\n%s", path, text);
+    const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "results");
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "versions");
+    const cJSON *ns = cJSON_GetObjectItemCaseSensitive(root, "n-samples");
+    int k = cJSON_GetArraySize(res);
+    assert_true(k >= 1);
+    assert_int_equal(cJSON_GetArraySize(ver), k);
+    assert_int_equal(cJSON_GetArraySize(ns), k);
+    const cJSON *e = res->child;
+    for (int i = 0; i < k; i++, e = e->next) {
+        char name[16];
+        snprintf(name, sizeof name, "t%04d", i);
+        assert_string_equal(e->string, name);
+        assert_true(cJSON_GetObjectItemCaseSensitive(e, "acc,none")->valuedouble
+                    == i * 0.5);
+        assert_int_equal(cJSON_GetObjectItemCaseSensitive(ver, name)->valueint, i);
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(ns, name);
+        assert_int_equal(
+            cJSON_GetObjectItemCaseSensitive(n, "original")->valueint, i + 1);
+    }
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(
+        root, "total_evaluation_time_seconds"));
+    cJSON_Delete(root);
+    free(text);
+    return k;
+}
+
+static void test_atomic_kill(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    unsigned seed = 20240917u;
+    for (int round = 0; round < KILL_ROUNDS; round++) {
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            close(p[0]);
+            kill_child(dir, p[1]);
+        }
+        close(p[1]);
+        char c;
+        assert_int_equal(read(p[0], &c, 1), 1); /* one version is on disk */
+        long us = (long)(lcg(&seed) % 20000);
+        struct timespec ts = {0, us * 1000};
+        nanosleep(&ts, NULL);
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+        close(p[0]);
+    }
+    char *sub = tu_fmt("%s/org__kill-model", dir);
+    assert_int_equal(count_files(sub, "_results.json"), KILL_ROUNDS);
+    DIR *d = opendir(sub);
+    struct dirent *de;
+    int kmin = 1 << 30, kmax = 0, temps = 0;
+    while ((de = readdir(d))) {
+        size_t m = strlen(de->d_name);
+        temps += strstr(de->d_name, ".tmp.") != NULL;
+        if (m < 13 || strcmp(de->d_name + m - 13, "_results.json") != 0)
+            continue; /* ".", "..", temp files of killed writers */
+        char *path = tu_fmt("%s/%s", sub, de->d_name);
+        int k = check_complete(path);
+        kmin = k < kmin ? k : kmin;
+        kmax = k > kmax ? k : kmax;
+        free(path);
+    }
+    closedir(d);
+    print_message("kill -9 x%d: every file complete, %d to %d versions "
+                  "written; %d writes cut short (temp files left)\n",
+                  KILL_ROUNDS, kmin, kmax, temps);
+    free(sub);
+    tu_rmtree(dir);
+}
+
+/* ---- NaN, redaction, names ------------------------------------------------ */
+
+static char *run_nan(const char *dir, const char *cfg)
+{
+    evt_tracker *t = open_sink(dir, cfg);
+    log_json(t, EVT_EV_RUN_START, "{\"model_name\": \"m\", \"date\": "
+                                  "\"20250101_120000\", \"config\": "
+                                  "{\"temperature\": -Infinity}}");
+    log_json(t, EVT_EV_TASK_CONFIG, "{\"task\": \"t\", \"version\": 1}");
+    assert_int_equal(evt_log_result(t, "t", "acc", NULL, NAN, INFINITY, -1),
+                     EVT_OK);
+    log_json(t, EVT_EV_RESULT, "{\"task\": \"t\", \"metric\": \"f1\", "
+                               "\"value\": 0.5, \"stderr\": NaN}");
+    assert_int_equal(evt_close(t, 10000), EVT_OK);
+    char *path = tu_fmt("%s/m/20250101_120000_results.json", dir);
+    char *text = tu_read_file(path, NULL);
+    if (!text)
+        fail_msg("%s was not written", path);
+    free(path);
+    return text;
+}
+
+static void test_nan_strict_and_bare(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *strict = run_nan(dir, "{}");
+    cJSON *root = cJSON_Parse(strict); /* strict JSON parses */
+    if (!root)
+        fail_msg("strict output is not JSON:\n%s", strict);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(root, "results"), "t");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(t, "acc,none")));
+    assert_true(cJSON_IsNull(
+        cJSON_GetObjectItemCaseSensitive(t, "acc_stderr,none")));
+    assert_non_null(strstr(
+        strict, "  \"nonfinite_values\": {\n"
+                "    \"$.results.t['acc,none']\": \"NaN\",\n"
+                "    \"$.results.t['acc_stderr,none']\": \"Infinity\",\n"
+                "    \"$.results.t['f1_stderr,none']\": \"NaN\",\n"
+                "    \"$.config.temperature\": \"-Infinity\"\n  }\n}"));
+    cJSON_Delete(root);
+    tu_rmtree(dir);
+    dir = tu_tmpdir();
+    char *bare = run_nan(dir, "{\"nan\": \"bare\"}");
+    assert_non_null(strstr(bare, "\"acc,none\": NaN,\n"));
+    assert_non_null(strstr(bare, "\"acc_stderr,none\": Infinity,\n"));
+    assert_non_null(strstr(bare, "\"f1_stderr,none\": NaN,\n"));
+    assert_non_null(strstr(bare, "\"temperature\": -Infinity\n"));
+    assert_null(strstr(bare, "nonfinite_values"));
+    assert_null(cJSON_Parse(bare)); /* as upstream: not JSON */
+    free(strict);
+    free(bare);
+    tu_rmtree(dir);
+}
+
+#define MARKER "evtMARKERsecretvalue42"
+
+static void test_redaction(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    assert_int_equal(setenv("HF_TOKEN", MARKER, 1), 0);
+    evt_tracker *t = open_sink(dir, "{}");
+    log_json(t, EVT_EV_RUN_START,
+             "{\"model_source\": \"hf\", \"model_args\": \"pretrained=org/m,"
+             "token=hf_abcdef123,auth=" MARKER "\", \"config\": {\"device\": "
+             "\"cuda\", \"api_key\": \"sk-plain\", \"hub\": {\"hf_token\": "
+             "null, \"note\": \"x " MARKER " y\"}}, \"date\": \"20250101_1\"}");
+    log_json(t, EVT_EV_TASK_CONFIG, "{\"task\": \"t\", \"config\": {\"token\": "
+                                    "true, \"key\": \"" MARKER "\"}}");
+    assert_int_equal(evt_log_result(t, "t", "acc", NULL, 0.5, NAN, -1), EVT_OK);
+    assert_int_equal(evt_close(t, 10000), EVT_OK);
+    assert_int_equal(unsetenv("HF_TOKEN"), 0);
+    char *path = tu_fmt("%s/org__m/20250101_1_results.json", dir);
+    char *text = tu_read_file(path, NULL);
+    if (!text)
+        fail_msg("%s was not written", path);
+    assert_null(strstr(text, MARKER));
+    assert_null(strstr(text, "hf_abcdef123"));
+    assert_null(strstr(text, "sk-plain"));
+    assert_non_null(strstr(text, "\"model_args\": \"pretrained=org/m,"
+                                 "token=[REDACTED],auth=[REDACTED]\""));
+    assert_non_null(strstr(text, "\"api_key\": \"[REDACTED]\""));
+    assert_non_null(strstr(text, "\"hf_token\": \"[REDACTED]\""));
+    assert_non_null(strstr(text, "\"note\": \"x [REDACTED] y\""));
+    /* task configs are not redacted (as upstream), secrets still are */
+    assert_non_null(strstr(text, "\"token\": true"));
+    assert_non_null(strstr(text, "\"key\": \"[REDACTED]\""));
+    assert_non_null(strstr(text, "\"acc_stderr,none\": \"N/A\""));
+    free(text);
+    free(path);
+    tu_rmtree(dir);
+}
+
+static void test_redaction_off_keeps_tokens(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    evt_tracker *t = open_sink(dir, "{\"redact\": false}");
+    log_json(t, EVT_EV_RUN_START, "{\"model_args\": \"pretrained=m,"
+                                  "token=hf_abcdef123\", \"date\": \"d1\"}");
+    assert_int_equal(evt_log_result(t, "t", "acc", NULL, 1.0, 0.0, -1), EVT_OK);
+    assert_int_equal(evt_close(t, 10000), EVT_OK);
+    char *path = tu_fmt("%s/m/d1_results.json", dir);
+    char *text = tu_read_file(path, NULL);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "token=hf_abcdef123"));
+    free(text);
+    free(path);
+    tu_rmtree(dir);
+}
+
+static void run_two(const char *dir, const char *run_start)
+{
+    evt_tracker *a = open_sink(dir, "{}");
+    evt_tracker *b = open_sink(dir, "{}");
+    log_json(a, EVT_EV_RUN_START, run_start);
+    log_json(b, EVT_EV_RUN_START, run_start);
+    assert_int_equal(evt_log_result(a, "t", "acc", NULL, 0.25, NAN, -1), EVT_OK);
+    assert_int_equal(evt_log_result(b, "t", "acc", NULL, 0.75, NAN, -1), EVT_OK);
+    assert_int_equal(evt_close(a, 10000), EVT_OK);
+    assert_int_equal(evt_close(b, 10000), EVT_OK);
+}
+
+/* Two trackers opened in the same second in one output_dir: two files,
+ * whether the date comes from the run stamp or from run_start. */
+static void test_two_runs_same_second(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    run_two(dir, "{\"model_name\": \"org/two\"}");
+    char *sub = tu_fmt("%s/org__two", dir);
+    assert_int_equal(count_files(sub, "_results.json"), 2);
+    free(sub);
+    run_two(dir, "{\"model_name\": \"org/same\", \"date\": \"20250101_120000\"}");
+    sub = tu_fmt("%s/org__same", dir);
+    assert_int_equal(count_files(sub, "_results.json"), 2);
+    char *p1 = tu_fmt("%s/20250101_120000_results.json", sub);
+    char *p2 = tu_fmt("%s/20250101_120000_2_results.json", sub);
+    char *t1 = tu_read_file(p1, NULL), *t2 = tu_read_file(p2, NULL);
+    assert_non_null(t1);
+    assert_non_null(t2);
+    assert_true(strstr(t1, "0.25") || strstr(t1, "0.75"));
+    assert_true(strcmp(t1, t2) != 0);
+    free(t1);
+    free(t2);
+    free(p1);
+    free(p2);
+    free(sub);
+    tu_rmtree(dir);
+}
+
+/* Each flush rewrites the same file with everything so far; "dir" is
+ * taken inside output_dir. */
+static void test_flush_rewrites(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    evt_tracker *t = open_sink(dir, "{\"dir\": \"sub/x\"}");
+    log_json(t, EVT_EV_RUN_START, "{\"model_name\": \"m\", \"date\": \"D\"}");
+    assert_int_equal(evt_log_result(t, "a", "acc", NULL, 0.5, 0.1, -1), EVT_OK);
+    assert_int_equal(evt_flush(t, 10000), EVT_OK);
+    char *path = tu_fmt("%s/sub/x/m/D_results.json", dir);
+    char *v1 = tu_read_file(path, NULL);
+    assert_non_null(v1);
+    assert_null(strstr(v1, "\"b\""));
+    assert_int_equal(evt_log_result(t, "b", "acc", NULL, 0.5, 0.1, -1), EVT_OK);
+    assert_int_equal(evt_flush(t, 10000), EVT_OK);
+    char *v2 = tu_read_file(path, NULL);
+    assert_non_null(strstr(v2, "\"b\": {"));
+    assert_int_equal(evt_close(t, 10000), EVT_OK);
+    char *sub = tu_fmt("%s/sub/x/m", dir);
+    assert_int_equal(count_files(sub, ".json"), 1);
+    free(sub);
+    free(v1);
+    free(v2);
+    free(path);
+    tu_rmtree(dir);
+}
+
+static void test_bad_config_disables(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    evt_tracker *t = open_sink(dir, "{\"layout\": \"lighteval\"}");
+    struct evt_sink_stats st;
+    assert_int_equal(evt_stats(t, &st, 1), 1);
+    assert_int_equal(st.enabled, 0);
+    assert_int_equal(evt_close(t, 1000), EVT_OK);
+    tu_rmtree(dir);
+}
+
+/* ---- the aggregator itself ---------------------------------------------- */
+
+static const char *const lmms_keys[] = {
+    "results", "group_subtasks", "configs", "versions", "n-shot",
+    "higher_is_better", "n-samples", "config", "git_hash", "git_branch",
+    "lmms_eval_version", "date", "usage", "task_hashes", "model_source",
+    "model_name", "model_name_sanitized", "system_instruction",
+    "system_instruction_sha", "fewshot_as_multiturn", "chat_template",
+    "chat_template_sha", "start_time", "end_time",
+    "total_evaluation_time_seconds", NULL};
+
+/* With no run fields: every member has its default, in order. */
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct evt_results *r = evt_results_new();
+    assert_int_equal(feed(r, "{\"kind\": \"run_start\", \"run_id\": \"r\", "
+                             "\"seq\": 1, \"time_ns\": 1735732800000000000, "
+                             "\"model_args\": \"pretrained=a/b/c,x=1\"}"), 1);
+    assert_int_equal(feed(r, "{\"kind\": \"result\", \"run_id\": \"r\", "
+                             "\"seq\": 2, \"time_ns\": 1735732801000000000, "
+                             "\"task\": \"t\", \"metric\": \"acc\", "
+                             "\"value\": 1}"), 1);
+    assert_int_equal(feed(r, "{\"kind\": \"run_end\", \"run_id\": \"r\", "
+                             "\"seq\": 3, \"time_ns\": 1735732802500000000}"),
+                     1);
+    struct evt_results_opts o = {0};
+    char *text = render(r, &o);
+    cJSON *root = cJSON_Parse(text);
+    assert_non_null(root);
+    const cJSON *c = root->child;
+    for (int i = 0; lmms_keys[i]; i++, c = c->next) {
+        assert_non_null(c);
+        assert_string_equal(c->string, lmms_keys[i]);
+    }
+    assert_null(c);
+    assert_non_null(strstr(text, "\"acc,none\": 1,\n")); /* int stays int */
+    assert_non_null(strstr(text, "\"acc_stderr_clt,none\": \"N/A\""));
+    assert_non_null(strstr(text, "\"config\": {\n    \"model\": null,\n"
+                                 "    \"model_args\": \"pretrained=a/b/c,x=1\"\n"
+                                 "  },"));
+    assert_non_null(strstr(text, "\"date\": \"20250101_120000\""));
+    assert_non_null(strstr(text, "\"model_name\": \"a/b/c\""));
+    assert_non_null(strstr(text, "\"model_name_sanitized\": \"b__c\""));
+    assert_non_null(strstr(text, "\"start_time\": 1735732800.0,"));
+    assert_non_null(strstr(text, "\"end_time\": 1735732802.5,"));
+    assert_non_null(strstr(text, "\"total_evaluation_time_seconds\": \"2.5\"\n}"));
+    assert_non_null(strstr(text, "\"usage\": {},"));
+    assert_non_null(strstr(text, "\"task_hashes\": {},"));
+    assert_non_null(strstr(text, "\"fewshot_as_multiturn\": false,"));
+    char *sub, *name;
+    o.run_stamp = "20990101_000000_2";
+    assert_int_equal(evt_results_file_path(r, &o, &sub, &name), 0);
+    assert_string_equal(sub, "b__c");
+    assert_string_equal(name, "20990101_000000_2_results.json");
+    free(sub);
+    free(name);
+    o.layout = EVT_RESULTS_LM_EVAL;
+    assert_int_equal(evt_results_file_path(r, &o, &sub, &name), 0);
+    assert_string_equal(sub, "a__b__c");
+    assert_string_equal(name, "results_20990101_000000_2.json");
+    free(sub);
+    free(name);
+    assert_int_equal(feed(r, "{\"kind\": \"run_start\", \"run_id\": \"r\", "
+                             "\"seq\": 4, \"date\": \"2026-07-08T16:04:34.2\", "
+                             "\"model_name\": \"../x\"}"), 1);
+    assert_int_equal(evt_results_file_path(r, &o, &sub, &name), 0);
+    assert_string_equal(sub, "_.__x"); /* never a "." or ".." folder */
+    assert_string_equal(name, "results_2026-07-08T16-04-34.2.json");
+    free(sub);
+    free(name);
+    o.layout = EVT_RESULTS_LMMS_EVAL;
+    assert_int_equal(evt_results_file_path(r, &o, &sub, &name), 0);
+    assert_string_equal(sub, "_.__x");
+    assert_string_equal(name, "2026-07-08T16-04-34.2_results.json");
+    free(sub);
+    free(name);
+    cJSON_Delete(root);
+    free(text);
+    evt_results_free(r);
+}
+
+/* Repeats (same run id, seq not above the last) are ignored; a later
+ * result for the same (task, metric, filter) replaces the value in place. */
+static void test_repeats_and_replacement(void **state)
+{
+    (void)state;
+    struct evt_results *r = evt_results_new();
+    const char *a = "{\"kind\": \"result\", \"run_id\": \"r\", \"seq\": 5, "
+                    "\"task\": \"t\", \"metric\": \"acc\", \"value\": 0.5}";
+    assert_int_equal(feed(r, a), 1);
+    assert_int_equal(feed(r, a), 0);
+    assert_int_equal(feed(r, "{\"kind\": \"result\", \"run_id\": \"r\", "
+                             "\"seq\": 6, \"task\": \"t\", \"metric\": \"f1\", "
+                             "\"value\": 0.1}"), 1);
+    assert_int_equal(feed(r, "{\"kind\": \"result\", \"run_id\": \"r\", "
+                             "\"seq\": 7, \"task\": \"t\", \"metric\": \"acc\", "
+                             "\"value\": 0.75, \"stderr\": 0.01}"), 1);
+    assert_int_equal(feed(r, "{\"kind\": \"result\", \"run_id\": \"other\", "
+                             "\"seq\": 1, \"task\": \"u\", \"metric\": \"acc\", "
+                             "\"value\": 1.0}"), 1);
+    assert_int_equal(feed(r, "{\"kind\": \"scalar\", \"tag\": \"x\", "
+                             "\"value\": 1.0}"), 0);
+    assert_int_equal(feed(r, "{\"kind\": \"result\", \"task\": \"t\", "
+                             "\"value\": 1.0}"), -1);
+    assert_int_equal(feed(r, "{\"kind\": \"sample\", \"doc_id\": 1}"), -1);
+    assert_int_equal(feed(r, "{\"task\": \"t\"}"), -1);
+    assert_int_equal(evt_results_count(r), 4);
+    struct evt_results_opts o = {.layout = EVT_RESULTS_LM_EVAL};
+    char *text = render(r, &o);
+    assert_non_null(strstr(text, "  \"results\": {\n    \"t\": {\n"
+                                 "      \"alias\": \"t\",\n"
+                                 "      \"acc,none\": 0.75,\n"
+                                 "      \"acc_stderr,none\": 0.01,\n"
+                                 "      \"f1,none\": 0.1,\n"
+                                 "      \"f1_stderr,none\": \"N/A\"\n    },\n"));
+    free(text);
+    evt_results_free(r);
+}
+
+/* Groups: "groups", group_subtasks (groups and free tasks, newest first),
+ * a group's higher_is_better merged from its subtasks (null on conflict),
+ * sorted configs/versions, aliases from results. */
+static void test_groups(void **state)
+{
+    (void)state;
+    struct evt_results *r = evt_results_new();
+    const char *ev[] = {
+        "{\"kind\": \"task_config\", \"task\": \"g\", \"version\": \"0\", "
+        "\"subtasks\": [\"g_b\", \"g_a\"]}",
+        "{\"kind\": \"task_config\", \"task\": \"g_b\", \"version\": 1.0, "
+        "\"n-shot\": 5, \"higher_is_better\": {\"acc\": true, \"f1\": true}, "
+        "\"groups\": [\"g\"], \"config\": {\"task\": \"g_b\"}}",
+        "{\"kind\": \"task_config\", \"task\": \"g_a\", \"version\": 2, "
+        "\"n-shot\": 5, \"higher_is_better\": {\"acc\": true, \"f1\": false}, "
+        "\"config\": {\"task\": \"g_a\"}}",
+        "{\"kind\": \"task_config\", \"task\": \"solo\", \"version\": 1}",
+        "{\"kind\": \"result\", \"task\": \"g\", \"metric\": \"acc\", "
+        "\"value\": 0.5, \"stderr\": 0.1}",
+        "{\"kind\": \"result\", \"task\": \"g_b\", \"metric\": \"acc\", "
+        "\"value\": 0.4, \"alias\": \" - g_b\"}",
+        "{\"kind\": \"result\", \"task\": \"g_a\", \"metric\": \"acc\", "
+        "\"value\": 0.6}",
+        "{\"kind\": \"result\", \"task\": \"solo\", \"metric\": \"em\", "
+        "\"filter\": \"strict\", \"value\": 0.6, \"stderr_clt\": 0.5, "
+        "\"expected_accuracy\": 0.25}",
+        NULL};
+    for (int i = 0; ev[i]; i++)
+        assert_int_equal(feed(r, ev[i]), 1);
+    char *text = render(r, NULL);
+    char *g = section(text, "groups");
+    assert_string_equal(g, "\"groups\": {\n    \"g\": {\n      \"alias\": \"g\",\n"
+                           "      \"acc,none\": 0.5,\n"
+                           "      \"acc_stderr,none\": 0.1,\n"
+                           "      \"acc_stderr_clt,none\": \"N/A\",\n"
+                           "      \"acc_stderr_clustered,none\": \"N/A\"\n    }\n  }");
+    char *gs = section(text, "group_subtasks");
+    assert_string_equal(gs, "\"group_subtasks\": {\n    \"solo\": [],\n"
+                            "    \"g\": [\n      \"g_b\",\n      \"g_a\"\n    ]\n  }");
+    char *hib = section(text, "higher_is_better");
+    assert_string_equal(hib, "\"higher_is_better\": {\n"
+                             "    \"g\": {\n      \"acc\": true,\n"
+                             "      \"f1\": null\n    },\n"
+                             "    \"g_a\": {\n      \"acc\": true,\n"
+                             "      \"f1\": false\n    },\n"
+                             "    \"g_b\": {\n      \"acc\": true,\n"
+                             "      \"f1\": true\n    }\n  }");
+    char *ver = section(text, "versions");
+    assert_string_equal(ver, "\"versions\": {\n    \"g\": \"0\",\n"
+                             "    \"g_a\": 2,\n    \"g_b\": 1.0,\n"
+                             "    \"solo\": 1\n  }");
+    assert_non_null(strstr(text, "\"alias\": \" - g_b\""));
+    assert_non_null(strstr(text, "\"em,strict\": 0.6,\n"
+                                 "      \"em_stderr,strict\": \"N/A\",\n"
+                                 "      \"em_stderr_clt,strict\": 0.5,\n"
+                                 "      \"em_stderr_clustered,strict\": \"N/A\",\n"
+                                 "      \"em_expected_accuracy,strict\": 0.25\n"));
+    assert_null(strstr(text, "\"n-samples\": {\n    \""));
+    free(g);
+    free(gs);
+    free(hib);
+    free(ver);
+    free(text);
+    evt_results_free(r);
+}
+
+/* The cJSON form, the msgpack form and the JSON text agree, and the cJSON
+ * form renders through make_table like the parsed file. */
+static void test_cjson_msgpack_forms(void **state)
+{
+    (void)state;
+    struct evt_results *r = evt_results_new();
+    assert_int_equal(feed(r, "{\"kind\": \"task_config\", \"task\": \"mme\", "
+                             "\"version\": \"Yaml\", \"n-shot\": 0, "
+                             "\"higher_is_better\": {\"mme_cognition_score\": "
+                             "true}}"), 1);
+    assert_int_equal(feed(r, "{\"kind\": \"result\", \"task\": \"mme\", "
+                             "\"metric\": \"mme_cognition_score\", "
+                             "\"value\": 162.5, \"stderr_clt\": 0.125}"), 1);
+    struct evt_results_opts o = {0};
+    char *text = render(r, &o);
+    cJSON *parsed = cJSON_Parse(text);
+    char err[256];
+    cJSON *direct = evt_results_to_cjson(r, &o, err, sizeof err);
+    assert_non_null(direct);
+    assert_true(cJSON_Compare(parsed, direct, 1));
+    char *ta = evt_make_table(parsed, EVT_TABLE_LMMS_EVAL, "results", NULL, 0);
+    char *tb = evt_make_table(direct, EVT_TABLE_LMMS_EVAL, "results", NULL, 0);
+    assert_non_null(ta);
+    assert_string_equal(ta, tb);
+    assert_non_null(strstr(ta, "162.5"));
+    struct evt_buf mp;
+    evt_buf_init(&mp);
+    assert_int_equal(evt_results_render_msgpack(r, &o, &mp, err, sizeof err), 0);
+    struct evt_view v;
+    assert_int_equal(evt_view_open_bytes(&v, mp.data, mp.len), 0);
+    struct evt_buf again;
+    evt_buf_init(&again);
+    struct evt_json_style st = {2, EVT_NAN_BARE, 0};
+    assert_int_equal(evt_json_write(&again, &v.root, &st, err, sizeof err), 0);
+    assert_string_equal(again.data, text);
+    evt_view_close(&v);
+    evt_buf_free(&again);
+    evt_buf_free(&mp);
+    free(ta);
+    free(tb);
+    cJSON_Delete(parsed);
+    cJSON_Delete(direct);
+    free(text);
+    evt_results_free(r);
+}
+
+/* n-samples counts docs: one sample event arrives per (doc, filter), and
+ * only those of the first filter seen are counted. Every sample is
+ * hashed: lmms-eval hashes "sample_<i>" + doc_hash over all of them. */
+static void test_sample_counting(void **state)
+{
+    (void)state;
+    struct evt_results *r = evt_results_new();
+    for (int i = 0; i < 6; i++) {
+        char *ev = tu_fmt("{\"kind\": \"sample\", \"task\": \"s\", "
+                          "\"doc_id\": %d, \"filter\": \"%s\", "
+                          "\"doc_hash\": \"74234e98afe7498fb5daf1f36ac2d78acc3"
+                          "39464f950703b8c019892f982b90b\"}", i / 2,
+                          i % 2 ? "flexible" : "strict");
+        assert_int_equal(feed(r, ev), 1);
+        free(ev);
+        if (i == 1) { /* two samples with lmms-eval's constant doc_hash */
+            char *text = render(r, NULL);
+            assert_non_null(strstr(text, "\"s\": \"1ca323938aa3bf0b41a62b0d9"
+                                         "29e38e3bb551f577a56e99a13955f393c0af0d5"
+                                         "\""));
+            free(text);
+        }
+    }
+    char *text = render(r, NULL);
+    char *ns = section(text, "n-samples");
+    assert_string_equal(ns, "\"n-samples\": {\n    \"s\": {\n"
+                            "      \"original\": 3,\n"
+                            "      \"effective\": 3\n    }\n  }");
+    free(ns);
+    free(text);
+    evt_results_free(r);
+}
+
+/* A msgpack bin (possible through evt_msgpack) does not stop the file: it
+ * is written as a descriptive string. */
+static void test_bin_value(void **state)
+{
+    (void)state;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    msgpack_pack_str_with_body(&pk, "kind", 4);
+    msgpack_pack_str_with_body(&pk, "task_config", 11);
+    msgpack_pack_str_with_body(&pk, "task", 4);
+    msgpack_pack_str_with_body(&pk, "t", 1);
+    msgpack_pack_str_with_body(&pk, "config", 6);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "blob", 4);
+    msgpack_pack_bin_with_body(&pk, "\x01\x02\x03", 3);
+    struct evt_results *r = evt_results_new();
+    char err[128];
+    assert_int_equal(evt_results_add_bytes(r, sb.data, sb.size, err,
+                                           sizeof err), 1);
+    char *text = render(r, NULL);
+    assert_non_null(strstr(text, "\"blob\": \"<msgpack bin, 3 bytes>\""));
+    free(text);
+    evt_results_free(r);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sha256),
+        cmocka_unit_test(test_redact_text),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_repeats_and_replacement),
+        cmocka_unit_test(test_groups),
+        cmocka_unit_test(test_cjson_msgpack_forms),
+        cmocka_unit_test(test_bin_value),
+        cmocka_unit_test(test_sample_counting),
+        cmocka_unit_test(test_roundtrip_lmms_mme),
+        cmocka_unit_test(test_roundtrip_lmeval_math),
+        cmocka_unit_test(test_task_hashes_lmeval),
+        cmocka_unit_test(test_nan_strict_and_bare),
+        cmocka_unit_test(test_redaction),
+        cmocka_unit_test(test_redaction_off_keeps_tokens),
+        cmocka_unit_test(test_two_runs_same_second),
+        cmocka_unit_test(test_flush_rewrites),
+        cmocka_unit_test(test_bad_config_disables),
+        cmocka_unit_test(test_atomic_kill),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
