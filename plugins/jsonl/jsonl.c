@@ -45,7 +45,17 @@ struct jl {
     struct evt_buf line, path;
     char *done_run;  /* run_id and seq of the last event handled */
     uint64_t done_seq;
+    /* Lines not yet written: consecutive lines for one file go out in one
+     * write(2). They cover a contiguous run of events ending with
+     * pend_last, which is marked done only once the write succeeded, so a
+     * retried batch neither loses nor repeats a line. */
+    struct evt_buf pend;
+    char *pend_path;
+    const evt_event *pend_last;
 };
+
+/* Flush s->pend past this size even within one batch. */
+#define JL_PEND_MAX (1u << 20)
 
 static const struct evt_config_key keys[] = {
     {"layout", EVT_CFG_STR, 0, "\"lmms-eval\"",
@@ -200,6 +210,8 @@ static void free_inst(struct jl *s)
     free(s->done_run);
     evt_buf_free(&s->line);
     evt_buf_free(&s->path);
+    evt_buf_free(&s->pend);
+    free(s->pend_path);
     free(s);
 }
 
@@ -213,6 +225,7 @@ static int create(evt_host *h, const struct evt_host_api *api,
     s->h = h;
     evt_buf_init(&s->line);
     evt_buf_init(&s->path);
+    evt_buf_init(&s->pend);
     if (read_config(s, cfg) != 0) {
         free_inst(s);
         return EVT_ECONFIG;
@@ -313,26 +326,55 @@ static void skip_event(struct jl *s, const evt_event *e, const char *why)
                 (unsigned long long)s->api->ev_seq(e), why);
 }
 
-/* Append the line in s->line to the task's file. */
-static int append_line(struct jl *s)
+static void mark_done(struct jl *s, const evt_event *e);
+
+/* Write the pending lines to their file in one write(2). On failure the
+ * lines are dropped from memory (they are written again when the host
+ * retries the batch: their events are not marked done). */
+static int flush_pending(struct jl *s)
 {
+    if (!s->pend_path)
+        return EVT_OK;
     char err[1024];
     struct jl_file *f;
     long long cut = 0;
-    if (jl_files_get(&s->files, s->path.data, &f, &cut, err, sizeof err)) {
+    int rc = EVT_OK;
+    if (jl_files_get(&s->files, s->pend_path, &f, &cut, err, sizeof err)) {
         s->api->log(s->h, EVT_LOG_ERROR, "%s", err);
-        return EVT_RETRY;
+        rc = EVT_RETRY;
+    } else {
+        if (cut)
+            s->api->log(s->h, EVT_LOG_WARN,
+                        "%s: removed %lld bytes of a torn last line", f->path,
+                        cut);
+        if (jl_file_append(f, s->pend.data, s->pend.len, err, sizeof err)) {
+            s->api->log(s->h, EVT_LOG_ERROR, "%s", err);
+            jl_files_forget(&s->files, f);
+            rc = EVT_RETRY;
+        }
     }
-    if (cut)
-        s->api->log(s->h, EVT_LOG_WARN,
-                    "%s: removed %lld bytes of a torn last line", f->path,
-                    cut);
-    if (jl_file_append(f, s->line.data, s->line.len, err, sizeof err)) {
-        s->api->log(s->h, EVT_LOG_ERROR, "%s", err);
-        jl_files_forget(&s->files, f);
-        return EVT_RETRY;
+    if (rc == EVT_OK && s->pend_last)
+        mark_done(s, s->pend_last);
+    free(s->pend_path);
+    s->pend_path = NULL;
+    s->pend_last = NULL;
+    s->pend.len = 0;
+    return rc;
+}
+
+/* Queue the line in s->line for the task's file in s->path. */
+static int append_line(struct jl *s)
+{
+    if (s->pend_path && (strcmp(s->pend_path, s->path.data) != 0 ||
+                         s->pend.len >= JL_PEND_MAX)) {
+        int rc = flush_pending(s);
+        if (rc != EVT_OK)
+            return rc;
     }
-    return EVT_OK;
+    if (!s->pend_path && !(s->pend_path = strdup(s->path.data)))
+        return EVT_RETRY;
+    evt_buf_put(&s->pend, s->line.data, s->line.len);
+    return s->pend.oom ? EVT_RETRY : EVT_OK;
 }
 
 static int on_sample(struct jl *s, const evt_event *e,
@@ -364,7 +406,7 @@ static int on_sample(struct jl *s, const evt_event *e,
 /* run_end: make the files durable (per policy) and close them. */
 static int on_run_end(struct jl *s)
 {
-    if (sync_files(s) != 0)
+    if (flush_pending(s) != EVT_OK || sync_files(s) != 0)
         return EVT_RETRY;
     jl_files_close_all(&s->files);
     return EVT_OK;
@@ -406,14 +448,27 @@ static void mark_done(struct jl *s, const evt_event *e)
 static int write_events(void *inst, const evt_event *const *ev, size_t n)
 {
     struct jl *s = inst;
-    for (size_t i = 0; i < n; i++) {
+    int rc = EVT_OK;
+    for (size_t i = 0; i < n && rc == EVT_OK; i++) {
         if (already_done(s, ev[i]))
             continue;
-        int rc = handle(s, ev[i]);
+        rc = handle(s, ev[i]);
         if (rc != EVT_OK)
-            return rc;
-        mark_done(s, ev[i]);
+            break;
+        if (s->pend_path)
+            s->pend_last = ev[i]; /* done once the pending lines are out */
+        else
+            mark_done(s, ev[i]);
     }
+    if (rc != EVT_OK) { /* the host retries this batch: drop what waits */
+        free(s->pend_path);
+        s->pend_path = NULL;
+        s->pend_last = NULL;
+        s->pend.len = 0;
+        return rc;
+    }
+    if (flush_pending(s) != EVT_OK)
+        return EVT_RETRY;
     if (s->sync == JL_SYNC_ALWAYS && sync_files(s) != 0)
         return EVT_RETRY;
     return EVT_OK;

@@ -378,6 +378,17 @@ static void put_cp_escape(struct evt_buf *b, unsigned cp)
 
 /* Write s[0..n) as a quoted JSON string. Runs that need no escape are
  * copied in one piece. 0, or -1 with *bad = offset of ill-formed UTF-8. */
+/* 1 when none of the 8 bytes of w needs attention in a string: each is
+ * ASCII, not a control character, not '"' and not '\\'. */
+static int plain8(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+    uint64_t special = ((w - ones * 0x20) | (q - ones) | (bs - ones)) &
+                       ~w & high;
+    return ((w & high) | special) == 0;
+}
+
 static int put_string(struct evt_buf *b, const char *str, size_t n,
                       int ascii, size_t *bad)
 {
@@ -385,6 +396,11 @@ static int put_string(struct evt_buf *b, const char *str, size_t n,
     size_t run = 0, i = 0;
     buf_putc(b, '"');
     while (i < n) {
+        uint64_t w;
+        if (i + 8 <= n && (memcpy(&w, s + i, 8), plain8(w))) {
+            i += 8; /* the common case: plain ASCII text */
+            continue;
+        }
         unsigned char c = s[i];
         if (c < 0x80) {
             if (c >= 0x20 && c != '"' && c != '\\' && !(c == 0x7f && ascii)) {
