@@ -105,6 +105,11 @@ const char *evt_status_name(int status)
 
 const char *evt_run_id(const evt_tracker *t) { return t ? t->run_id : NULL; }
 
+const char *evt_run_stamp(const evt_tracker *t)
+{
+    return t ? t->run_stamp : NULL;
+}
+
 /* ---- building sinks from the config ----------------------------------------*/
 
 static char *new_run_id(void)

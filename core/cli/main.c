@@ -10,6 +10,8 @@
 #include "evtrack/evtrack.h"
 #include "evtrack/sdk/make_table.h"
 
+#include "demo.h"
+
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
 
@@ -19,6 +21,9 @@ static const char usage_main[] =
     "Record ML evaluation results and fan them out to sinks.\n"
     "\n"
     "commands:\n"
+    "  demo [-c CONFIG] [-o DIR] [--samples N] [--seed S]\n"
+    "                          run a small simulated evaluation through the\n"
+    "                          sinks and show where the files went\n"
     "  plugins [-c CONFIG]     list the sink plugins found (name, version,\n"
     "                          ABI, path)\n"
     "  check-config CONFIG     validate a config file and its sinks' keys\n"
@@ -255,6 +260,8 @@ int main(int argc, char **argv)
         return cmd_check_config(argc - 2, argv + 2);
     if (strcmp(cmd, "table") == 0)
         return cmd_table(argc - 2, argv + 2);
+    if (strcmp(cmd, "demo") == 0)
+        return evt_cli_demo(argc - 2, argv + 2);
     fprintf(stderr, "evtrack: unknown command \"%s\"\n\n%s", cmd, usage_main);
     return EXIT_USAGE;
 }

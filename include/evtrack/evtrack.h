@@ -49,6 +49,10 @@ EVT_API int evt_open_json(const char *json, const char *base_dir,
 /* The run id every event carries (config "run_id", or generated). */
 EVT_API const char *evt_run_id(const evt_tracker *t);
 
+/* The run's file-name stamp ("YYYYMMDD_HHMMSS", "_2"... when a run of the
+ * same second exists), the one every sink sees (evt_host_api.run_stamp). */
+EVT_API const char *evt_run_stamp(const evt_tracker *t);
+
 /* ---- Event builder ------------------------------------------------------
  * evt_ev *e = evt_begin(t, EVT_EV_RESULT);
  * evt_str(e, "task", "mme"); evt_str(e, "metric", "acc");

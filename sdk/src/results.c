@@ -1740,7 +1740,7 @@ static int render(const struct evt_results *r,
     t->o = o ? o : &dflt;
     if (!msgpack_zone_init(&t->zone, 8192))
         return set_err(err, errlen, "out of memory");
-    if ((t->sorted = zalloc(t, r->nt * sizeof *t->sorted))) {
+    if (r->nt && (t->sorted = zalloc(t, r->nt * sizeof *t->sorted))) {
         memcpy(t->sorted, r->t, r->nt * sizeof *t->sorted);
         qsort(t->sorted, r->nt, sizeof *t->sorted, by_name);
     }
