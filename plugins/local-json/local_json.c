@@ -19,15 +19,13 @@
 #include "evtrack/sdk/results.h"
 
 /* Environment variables whose values never reach the file. */
-static const char *const secret_env[] = {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN",
-                                         "WANDB_API_KEY", NULL};
 
 struct lj {
     evt_host *h;
     const struct evt_host_api *api;
     struct evt_results *agg;
     struct evt_results_opts opts;
-    char *secrets[3];   /* copies of the environment values */
+    char *secrets[EVT_RESULTS_MAX_SECRETS]; /* copies of env values */
     char *dir;          /* the output folder */
     char *stamp;        /* api->run_stamp */
     char *path;         /* the results file, fixed by the first write */
@@ -49,99 +47,6 @@ static const struct evt_config_key keys[] = {
 
 /* ---- files ------------------------------------------------------------ */
 
-static char *join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s%s%s", a, *a && *b ? "/" : "", b);
-    return p;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static void sync_dir(const char *dir)
-{
-    int fd = open(*dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-/* err = "<path>: <what>: <strerror(e)>"; returns -1. */
-static int fail(char *err, size_t errlen, const char *path, const char *what,
-                int e)
-{
-    if (snprintf(err, errlen, "%s: %s: %s", path, what, strerror(e)) < 0)
-        err[0] = '\0';
-    return -1;
-}
-
-/* Write data to "<path>.tmp.<pid>" and fsync it. 0, or -1 with err. */
-static int write_temp(const char *tmp, const struct evt_buf *b, char *err,
-                      size_t errlen)
-{
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return fail(err, errlen, tmp, "create temp file", errno);
-    int rc = write_all(fd, b->data, b->len) == 0 && fsync(fd) == 0 ? 0 : -1;
-    int e = errno;
-    if (close(fd) != 0 && rc == 0) {
-        rc = -1;
-        e = errno;
-    }
-    if (rc != 0) {
-        unlink(tmp);
-        return fail(err, errlen, tmp, "write", e);
-    }
-    return 0;
-}
-
-/* Create path with the content of b, only if it does not exist yet: the
- * complete temp file is hard-linked to path, so path never exists half
- * written. 0 created, 1 path exists, -1 error (err names the file). */
-static int create_new(const char *dir, const char *path,
-                      const struct evt_buf *b, char *err, size_t errlen)
-{
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path,
-                         (long)getpid()) >= sizeof tmp) {
-        return fail(err, errlen, path, "temp file", ENAMETOOLONG);
-    }
-    if (write_temp(tmp, b, err, errlen) != 0)
-        return -1;
-    int rc = link(tmp, path), e = errno;
-    unlink(tmp);
-    if (rc == 0) {
-        sync_dir(dir);
-        return 0;
-    }
-    if (e == EEXIST)
-        return 1;
-    if (e != EPERM && e != ENOTSUP && e != EOPNOTSUPP && e != ENOSYS &&
-        e != EMLINK && e != EXDEV) {
-        return fail(err, errlen, path, "link", e);
-    }
-    /* No hard links here: an existence check, then an atomic replace. */
-    struct stat st;
-    if (stat(path, &st) == 0)
-        return 1;
-    return evt_write_file_atomic(path, b->data, b->len, err, errlen);
-}
-
 /* name with "_<i>" before its "_results.json" / ".json" tail. */
 static char *numbered(const char *name, int i, enum evt_results_layout l)
 {
@@ -161,15 +66,17 @@ static int claim(struct lj *s, const struct evt_buf *b)
     char err[600], *sub = NULL, *name = NULL, *dir = NULL;
     int rc = -1;
     if (evt_results_file_path(s->agg, &s->opts, &sub, &name) != 0 ||
-        !(dir = join(s->dir, sub))) {
+        !(dir = evt_path_join(s->dir, sub))) {
         snprintf(err, sizeof err, "%s: out of memory", s->dir);
     } else if (evt_mkdirs(*dir ? dir : ".", err, sizeof err) == 0) {
         snprintf(err, sizeof err, "%s/%s: no free file name", dir, name);
         for (int i = 1; i < 10000 && rc == -1; i++) {
             char *nm =
                 i == 1 ? strdup(name) : numbered(name, i, s->opts.layout);
-            char *path = nm ? join(dir, nm) : NULL;
-            int c = path ? create_new(dir, path, b, err, sizeof err) : -1;
+            char *path = nm ? evt_path_join(dir, nm) : NULL;
+            int c = path ? evt_create_file_new(path, b->data, b->len, err,
+                                               sizeof err)
+                     : -1;
             if (!path)
                 snprintf(err, sizeof err, "%s: out of memory", dir);
             if (c == 0) {
@@ -252,31 +159,17 @@ static char *out_dir(const struct evt_host_api *api, evt_host *h,
         base = "";
     if (!dir || !*dir)
         return strdup(base);
-    return dir[0] == '/' ? strdup(dir) : join(base, dir);
+    return dir[0] == '/' ? strdup(dir) : evt_path_join(base, dir);
 }
 
 static void lj_free(struct lj *s)
 {
     evt_results_free(s->agg);
-    for (int i = 0; i < 3; i++)
-        free(s->secrets[i]);
+    evt_results_free_secrets(s->secrets);
     free(s->dir);
     free(s->stamp);
     free(s->path);
     free(s);
-}
-
-/* Secrets are read here, on the opening thread (getenv is not safe
- * against a concurrent setenv). */
-static int read_secrets(struct lj *s)
-{
-    for (int i = 0; secret_env[i]; i++) {
-        const char *v = getenv(secret_env[i]);
-        if (v && *v && !(s->secrets[i] = strdup(v)))
-            return -1;
-        s->opts.secrets[i] = s->secrets[i];
-    }
-    return 0;
 }
 
 static int lj_create(evt_host *h, const struct evt_host_api *api,
@@ -292,7 +185,8 @@ static int lj_create(evt_host *h, const struct evt_host_api *api,
     s->dir = out_dir(api, h, cfg);
     s->stamp = stamp ? strdup(stamp) : NULL;
     s->opts.run_stamp = s->stamp;
-    if (!s->agg || !s->dir || (stamp && !s->stamp) || read_secrets(s) != 0) {
+    if (!s->agg || !s->dir || (stamp && !s->stamp) ||
+        evt_results_load_secrets(&s->opts, s->secrets) != 0) {
         api->log(h, EVT_LOG_ERROR, "out of memory");
         lj_free(s);
         return EVT_ENOMEM;

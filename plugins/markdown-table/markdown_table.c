@@ -32,9 +32,6 @@
 
 /* Environment variables whose values never reach the table or a path (the
  * same list as local-json, so both sinks pick the same folder). */
-static const char *const secret_env[] = {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN",
-                                         "WANDB_API_KEY", NULL};
-#define MT_NSECRETS 3
 
 struct mt {
     evt_host *h;
@@ -46,7 +43,7 @@ struct mt {
     int print_pending;  /* a run_end was taken and its table not printed */
     int print_failed;   /* stdout failed once: warned, not again */
     int has_tasks;      /* a task_config, sample or result was taken */
-    char *secrets[MT_NSECRETS];
+    char *secrets[EVT_RESULTS_MAX_SECRETS];
     char *dir;          /* output_dir */
     char *stamp;        /* api->run_stamp */
     char *path;         /* the .md file, fixed by the first write */
@@ -66,30 +63,6 @@ static const struct evt_config_key keys[] = {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static char *join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s%s%s", a, *a && *b ? "/" : "", b);
-    return p;
-}
-
-/* write(2) until done; 0, or -1 with errno. */
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Print on fd 1 without letting a closed pipe kill the host: SIGPIPE is
  * blocked in this thread for the call, and one it raised is taken back.
  * 0, or -1 with errno. */
@@ -101,8 +74,8 @@ static int print_text(const char *p, size_t n)
     sigpending(&pending);
     int was_pending = sigismember(&pending, SIGPIPE);
     if (pthread_sigmask(SIG_BLOCK, &pipe_set, &old) != 0)
-        return write_all(1, p, n);
-    int rc = write_all(1, p, n), e = errno;
+        return evt_write_all(1, p, n);
+    int rc = evt_write_all(1, p, n), e = errno;
     if (rc != 0 && e == EPIPE && !was_pending) {
         struct timespec zero = {0, 0};
         while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
@@ -111,15 +84,6 @@ static int print_text(const char *p, size_t n)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     errno = e;
     return rc;
-}
-
-static void sync_dir(const char *dir)
-{
-    int fd = open(*dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
 }
 
 /* ---- the text ----------------------------------------------------------- */
@@ -269,49 +233,6 @@ static char *table_name(const char *results_name, int i,
     return p;
 }
 
-/* link() failed with e because this file system has no hard links. */
-static int no_links(int e)
-{
-    return e == EPERM || e == ENOTSUP || e == EOPNOTSUPP || e == ENOSYS ||
-           e == EMLINK || e == EXDEV;
-}
-
-/* Create path with text only if no file has that name: the text is put in
- * "<path>.tmp.<pid>.<tag>" (evt_write_file_atomic; tag tells instances of
- * one process apart) and hard-linked to path, so path never exists half
- * written. Without hard links: an existence check, then a rename.
- * 0 created, 1 taken, -1 error (err). */
-static int create_new(const char *dir, const char *path, const char *text,
-                      const void *tag, char *err, size_t errlen)
-{
-    char tmp[4096];
-    struct stat st;
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lx", path,
-                         (long)getpid(), (unsigned long)(uintptr_t)tag) >=
-        sizeof tmp) {
-        snprintf(err, errlen, "%s: file name too long", path);
-        return -1;
-    }
-    if (evt_write_file_atomic(tmp, text, strlen(text), err, errlen) != 0)
-        return -1;
-    int rc = link(tmp, path), e = errno;
-    if (rc != 0 && no_links(e)) {
-        if (stat(path, &st) == 0)
-            e = EEXIST;
-        else
-            rc = rename(tmp, path), e = errno;
-    }
-    unlink(tmp);
-    if (rc == 0) {
-        sync_dir(dir);
-        return 0;
-    }
-    if (e == EEXIST)
-        return 1;
-    snprintf(err, errlen, "%s: link: %s", path, strerror(e));
-    return -1;
-}
-
 /* Try the table names of "_2", "_3", ... after a taken one. 0 or -1. */
 static int claim_in(struct mt *s, const char *dir, const char *name,
                     const char *text, char *err, size_t errlen)
@@ -319,8 +240,10 @@ static int claim_in(struct mt *s, const char *dir, const char *name,
     snprintf(err, errlen, "%s: no free file name", dir);
     for (int i = 1; i < 10000; i++) {
         char *nm = table_name(name, i, s->opts.layout);
-        char *path = nm ? join(dir, nm) : NULL;
-        int c = path ? create_new(dir, path, text, s, err, errlen) : -1;
+        char *path = nm ? evt_path_join(dir, nm) : NULL;
+        int c = path ? evt_create_file_new(path, text, strlen(text), err,
+                                               errlen)
+                     : -1;
         if (!path)
             snprintf(err, errlen, "%s: out of memory", dir);
         free(nm);
@@ -342,7 +265,7 @@ static int claim(struct mt *s, const char *text)
     char err[600], *sub = NULL, *name = NULL, *dir = NULL;
     int rc = -1;
     if (evt_results_file_path(s->agg, &s->opts, &sub, &name) != 0 ||
-        !(dir = join(s->dir, sub)))
+        !(dir = evt_path_join(s->dir, sub)))
         snprintf(err, sizeof err, "%s: out of memory", s->dir);
     else if (evt_mkdirs(*dir ? dir : ".", err, sizeof err) == 0)
         rc = claim_in(s, dir, name, text, err, sizeof err);
@@ -392,24 +315,11 @@ static int save_if_dirty(struct mt *s)
 static void mt_free(struct mt *s)
 {
     evt_results_free(s->agg);
-    for (int i = 0; i < MT_NSECRETS; i++)
-        free(s->secrets[i]);
+    evt_results_free_secrets(s->secrets);
     free(s->dir);
     free(s->stamp);
     free(s->path);
     free(s);
-}
-
-/* Secrets are read here, on the opening thread. */
-static int read_secrets(struct mt *s)
-{
-    for (int i = 0; secret_env[i]; i++) {
-        const char *v = getenv(secret_env[i]);
-        if (v && *v && !(s->secrets[i] = strdup(v)))
-            return -1;
-        s->opts.secrets[i] = s->secrets[i];
-    }
-    return 0;
 }
 
 /* style -> table style and the aggregator layout that suits it: lm-eval
@@ -446,7 +356,8 @@ static int mt_create(evt_host *h, const struct evt_host_api *api,
     s->dir = strdup(dir ? dir : "");
     s->stamp = stamp ? strdup(stamp) : NULL;
     s->opts.run_stamp = s->stamp;
-    if (!s->agg || !s->dir || (stamp && !s->stamp) || read_secrets(s) != 0) {
+    if (!s->agg || !s->dir || (stamp && !s->stamp) ||
+        evt_results_load_secrets(&s->opts, s->secrets) != 0) {
         api->log(h, EVT_LOG_ERROR, "out of memory");
         mt_free(s);
         return EVT_ENOMEM;

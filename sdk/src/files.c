@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,14 +48,27 @@ int evt_mkdirs(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+char *evt_path_join(const char *a, const char *b)
 {
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s%s%s", a, *a && *b ? "/" : "", b);
+    return p;
+}
+
+int evt_write_all(int fd, const void *data, size_t n)
+{
+    const char *p = data;
     while (n) {
         ssize_t w = write(fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
             return -1;
+        }
         p += w;
         n -= (size_t)w;
     }
@@ -74,18 +88,25 @@ static void sync_dir_of(const char *path)
     free(copy);
 }
 
-int evt_write_file_atomic(const char *path, const void *data, size_t len,
-                          char *err, size_t errlen)
+/* "<path>.tmp.<pid>.<n>": unique per call, also between the threads of
+ * several sinks in one process. */
+static int temp_name(char *tmp, size_t size, const char *path)
 {
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path,
-                         (long)getpid()) >= sizeof tmp)
-        return fail(err, errlen, path, "write", ENAMETOOLONG);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    static atomic_ulong counter;
+    unsigned long n = atomic_fetch_add(&counter, 1);
+    return (size_t)snprintf(tmp, size, "%s.tmp.%ld.%lu", path,
+                            (long)getpid(), n) < size ? 0 : -1;
+}
+
+/* Write and fsync data to the new file tmp. 0, or -1 with err. */
+static int write_new(const char *tmp, const char *path, const void *data,
+                     size_t len, char *err, size_t errlen)
+{
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
         return fail(err, errlen, path, "create temp file", errno);
     const char *step = NULL;
-    if (write_all(fd, data, len) != 0)
+    if (evt_write_all(fd, data, len) != 0)
         step = "write";
     else if (fsync(fd) != 0)
         step = "fsync";
@@ -94,13 +115,54 @@ int evt_write_file_atomic(const char *path, const void *data, size_t len,
         step = "close";
         e = errno;
     }
-    if (!step && rename(tmp, path) != 0) {
-        step = "rename";
-        e = errno;
+    if (!step)
+        return 0;
+    unlink(tmp);
+    return fail(err, errlen, path, step, e ? e : EIO);
+}
+
+static int no_hard_links(int e)
+{
+    return e == EPERM || e == ENOTSUP || e == EOPNOTSUPP || e == ENOSYS ||
+           e == EMLINK || e == EXDEV;
+}
+
+int evt_create_file_new(const char *path, const void *data, size_t len,
+                        char *err, size_t errlen)
+{
+    char tmp[4096];
+    if (temp_name(tmp, sizeof tmp, path) != 0)
+        return fail(err, errlen, path, "create", ENAMETOOLONG);
+    if (write_new(tmp, path, data, len, err, errlen) != 0)
+        return -1;
+    int rc = link(tmp, path), e = errno;
+    if (rc != 0 && no_hard_links(e)) {
+        struct stat st;
+        if (stat(path, &st) == 0)
+            e = EEXIST;
+        else
+            rc = rename(tmp, path), e = errno;
     }
-    if (step) {
+    unlink(tmp);
+    if (rc == 0) {
+        sync_dir_of(path);
+        return 0;
+    }
+    return e == EEXIST ? 1 : fail(err, errlen, path, "link", e);
+}
+
+int evt_write_file_atomic(const char *path, const void *data, size_t len,
+                          char *err, size_t errlen)
+{
+    char tmp[4096];
+    if (temp_name(tmp, sizeof tmp, path) != 0)
+        return fail(err, errlen, path, "write", ENAMETOOLONG);
+    if (write_new(tmp, path, data, len, err, errlen) != 0)
+        return -1;
+    if (rename(tmp, path) != 0) {
+        int e = errno;
         unlink(tmp);
-        return fail(err, errlen, path, step, e ? e : EIO);
+        return fail(err, errlen, path, "rename", e);
     }
     sync_dir_of(path);
     return 0;

@@ -1972,6 +1972,29 @@ char *evt_run_model_subdir(const msgpack_object *run_start,
     return sub;
 }
 
+int evt_results_load_secrets(struct evt_results_opts *o,
+                             char *store[EVT_RESULTS_MAX_SECRETS])
+{
+    static const char *const vars[] = {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN",
+                                       "WANDB_API_KEY"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i]);
+        store[i] = v && *v ? strdup(v) : NULL;
+        if (v && *v && !store[i])
+            return -1;
+        o->secrets[i] = store[i];
+    }
+    return 0;
+}
+
+void evt_results_free_secrets(char *store[EVT_RESULTS_MAX_SECRETS])
+{
+    for (int i = 0; i < EVT_RESULTS_MAX_SECRETS; i++) {
+        free(store[i]);
+        store[i] = NULL;
+    }
+}
+
 int evt_results_layout_from_name(const char *name,
                                  enum evt_results_layout *out)
 {

@@ -73,9 +73,25 @@ static void test_write_file_atomic(void **state)
     char *txt = tu_read_file(path, NULL);
     assert_string_equal(txt, "second");
     free(txt);
-    /* no temp file is left behind */
-    char *tmp = tu_fmt("%s.tmp.%ld", path, (long)getpid());
-    assert_int_equal(access(tmp, F_OK), -1);
+    /* no temp file is left behind: r.json is the folder's only entry */
+    char *ls = tu_fmt("ls -A '%s' | wc -l > '%s/count'", sub, dir);
+    assert_int_equal(system(ls), 0);
+    char *cpath = tu_fmt("%s/count", dir);
+    char *count = tu_read_file(cpath, NULL);
+    assert_int_equal(strtol(count, NULL, 10), 1);
+    free(count), free(cpath), free(ls);
+    /* create-new never replaces an existing file */
+    assert_int_equal(evt_create_file_new(path, "third", 5, err, sizeof err),
+                     1);
+    char *newp = tu_fmt("%s/n.json", sub);
+    assert_int_equal(evt_create_file_new(newp, "new", 3, err, sizeof err), 0);
+    txt = tu_read_file(path, NULL);
+    assert_string_equal(txt, "second");
+    free(txt);
+    txt = tu_read_file(newp, NULL);
+    assert_string_equal(txt, "new");
+    free(txt);
+    free(newp);
     /* a folder in the way: the error names the file and the step */
     char *blocked = tu_fmt("%s/file", dir);
     tu_write_file(blocked, "x");
@@ -83,7 +99,7 @@ static void test_write_file_atomic(void **state)
     assert_int_equal(evt_write_file_atomic(bad, "z", 1, err, sizeof err), -1);
     assert_non_null(strstr(err, "file/r.json: create temp file:"));
     assert_int_equal(evt_mkdirs(bad, err, sizeof err), -1);
-    free(bad), free(blocked), free(tmp), free(path), free(sub);
+    free(bad), free(blocked), free(path), free(sub);
     tu_rmtree(dir);
 }
 

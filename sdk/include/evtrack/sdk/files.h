@@ -5,6 +5,22 @@
 
 #include <stddef.h>
 
+/* "a/b" (just b when a is empty), heap; NULL on OOM. */
+char *evt_path_join(const char *a, const char *b);
+
+/* write(2) all of p[0..n) to fd, retrying on EINTR and short writes.
+ * 0, or -1 with errno set. */
+int evt_write_all(int fd, const void *p, size_t n);
+
+/* Create path holding data only if no file has that name yet: the data is
+ * written and fsynced under a temp name, then hard-linked to path, so path
+ * never exists half written and an existing file is never replaced.
+ * Without hard links (some file systems): an existence check, then a
+ * rename. 0 created, 1 the name is taken, -1 error with "path: step:
+ * reason" in err. */
+int evt_create_file_new(const char *path, const void *data, size_t len,
+                        char *err, size_t errlen);
+
 /* mkdir -p path (mode 0755). 0, or -1 with "path: reason" in err. */
 int evt_mkdirs(const char *path, char *err, size_t errlen);
 

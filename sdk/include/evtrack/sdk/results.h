@@ -86,6 +86,15 @@ struct evt_results_opts {
     const char *run_stamp;
 };
 
+/* Fill o->secrets with copies of the values of the environment variables
+ * that hold tokens ($HF_TOKEN, $HUGGING_FACE_HUB_TOKEN, $WANDB_API_KEY),
+ * kept in store (free with evt_results_free_secrets). Call it on the
+ * thread that creates the sink: getenv is not safe against a concurrent
+ * setenv. 0, or -1 on OOM. */
+int evt_results_load_secrets(struct evt_results_opts *o,
+                             char *store[EVT_RESULTS_MAX_SECRETS]);
+void evt_results_free_secrets(char *store[EVT_RESULTS_MAX_SECRETS]);
+
 /* A new, empty aggregator, or NULL on OOM. */
 struct evt_results *evt_results_new(void);
 
