@@ -11,6 +11,7 @@
 #include "evtrack/sdk/make_table.h"
 
 #include "demo.h"
+#include "ingest.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -30,6 +31,10 @@ static const char usage_main[] =
     "  table [--style S] [--column C] RESULTS.json\n"
     "                          print the Markdown results table of a results\n"
     "                          file as lmms-eval, lm-eval or lighteval does\n"
+    "  ingest -c CONFIG PATH...\n"
+    "                          replay results files (and their samples) of\n"
+    "                          lmms-eval, lm-eval or lighteval through the\n"
+    "                          sinks of CONFIG\n"
     "\n"
     "options:\n"
     "  -h, --help              show this help (also after a command)\n"
@@ -262,6 +267,8 @@ int main(int argc, char **argv)
         return cmd_table(argc - 2, argv + 2);
     if (strcmp(cmd, "demo") == 0)
         return evt_cli_demo(argc - 2, argv + 2);
+    if (strcmp(cmd, "ingest") == 0)
+        return evt_cli_ingest(argc - 2, argv + 2);
     fprintf(stderr, "evtrack: unknown command \"%s\"\n\n%s", cmd, usage_main);
     return EXIT_USAGE;
 }
