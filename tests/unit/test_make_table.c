@@ -15,36 +15,9 @@
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static char *shared_path(const char *rel)
-{
-    const char *src = getenv("EVT_TEST_SOURCE_DIR");
-    if (!src)
-        fail_msg("EVT_TEST_SOURCE_DIR is not set (run the test with ctest)");
-    char *dir = tu_fmt("%s/../shared", src);
-    DIR *d = opendir(dir);
-    if (!d)
-        fail_msg("the shared folder %s is missing: it holds the make_table "
-                 "vectors and the real fixtures (CI has it next to the "
-                 "repository)", dir);
-    closedir(d);
-    char *p = tu_fmt("%s/%s", dir, rel);
-    free(dir);
-    return p;
-}
-
-static char *read_shared(const char *rel)
-{
-    char *p = shared_path(rel);
-    char *text = tu_read_file(p, NULL);
-    if (!text)
-        fail_msg("cannot read %s", p);
-    free(p);
-    return text;
-}
-
 static cJSON *parse_shared(const char *rel)
 {
-    char *text = read_shared(rel);
+    char *text = tu_read_shared(rel);
     cJSON *v = cJSON_Parse(text);
     if (!v)
         fail_msg("%s is not valid JSON", rel);
@@ -118,7 +91,7 @@ static int cmp_names(const void *a, const void *b)
 /* The *.json files of vectors/make_table, sorted (heap; free each). */
 static char **vector_files(size_t *n)
 {
-    char *dir = shared_path("vectors/make_table");
+    char *dir = tu_shared_path("vectors/make_table");
     DIR *d = opendir(dir);
     if (!d)
         fail_msg("cannot open %s", dir);
@@ -185,7 +158,7 @@ static void test_every_vector(void **state)
  * with '|' to the end, less the one "\n" that print() added. */
 static char *table_part(const char *rel)
 {
-    char *log = read_shared(rel);
+    char *log = tu_read_shared(rel);
     const char *start = log[0] == '|' ? log : strstr(log, "\n|");
     if (!start)
         fail_msg("%s: no table line", rel);
@@ -238,7 +211,7 @@ static void test_lmeval_golden_files(void **state)
         char *trel = tu_fmt("fixtures/real/lmeval_testdata_%s_10_pythia14m_"
                             "table.txt", files[i]);
         cJSON *v = parse_shared(vrel);
-        char *golden = read_shared(trel);
+        char *golden = tu_read_shared(trel);
         char *want = tu_fmt("%s\n", golden);
         char *got = render_pure(trel, cJSON_GetObjectItem(v, "input"),
                                 EVT_TABLE_LM_EVAL, "results");

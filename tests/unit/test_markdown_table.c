@@ -29,6 +29,7 @@
 #include "evtrack/evtrack.h"
 #include "evtrack/sdk/event_view.h"
 #include "evtrack/sdk/make_table.h"
+#include "results_events.h"
 
 #define MME_RESULTS "fixtures/real/lmmseval_v0.6_mme_limit8_results.json"
 #define MME_SAMPLES "fixtures/real/lmmseval_v0.6_mme_limit8_samples_mme.jsonl"
@@ -42,38 +43,12 @@
 
 /* ---- shared files -------------------------------------------------------- */
 
-static char *shared_path(const char *rel)
-{
-    const char *src = getenv("EVT_TEST_SOURCE_DIR");
-    if (!src)
-        fail_msg("EVT_TEST_SOURCE_DIR is not set (run the test with ctest)");
-    char *dir = tu_fmt("%s/../shared", src);
-    DIR *d = opendir(dir);
-    if (!d)
-        fail_msg("the shared folder %s is missing: it holds the real "
-                 "fixtures (CI has it next to the repository)", dir);
-    closedir(d);
-    char *p = tu_fmt("%s/%s", dir, rel);
-    free(dir);
-    return p;
-}
-
-static char *read_shared(const char *rel)
-{
-    char *p = shared_path(rel);
-    char *text = tu_read_file(p, NULL);
-    if (!text)
-        fail_msg("cannot read %s", p);
-    free(p);
-    return text;
-}
-
 /* The table part of a console excerpt: from the first line that starts
  * with '|' to the end, less the one "\n" that print() added (as
  * test_make_table.c reads it). */
 static char *table_part(const char *rel)
 {
-    char *log = read_shared(rel);
+    char *log = tu_read_shared(rel);
     const char *start = log[0] == '|' ? log : strstr(log, "\n|");
     if (!start)
         fail_msg("%s: no table line", rel);
@@ -91,7 +66,7 @@ static char *table_part(const char *rel)
 static char *table_of(const char *rel, enum evt_table_style style,
                       const char *column)
 {
-    char *text = read_shared(rel);
+    char *text = tu_read_shared(rel);
     cJSON *v = cJSON_Parse(text);
     assert_non_null(v);
     char *t = evt_make_table(v, style, column, NULL, 0);
@@ -180,202 +155,14 @@ static evt_tracker *open_mt(const char *dir, const char *cfg)
     return t;
 }
 
-static void log_json(evt_tracker *t, enum evt_event_kind kind,
-                     const char *json)
-{
-    int rc = evt_log_json(t, kind, json);
-    if (rc != EVT_OK) {
-        char err[512];
-        evt_last_error(t, err, sizeof err);
-        fail_msg("evt_log_json: %s", err);
-    }
-}
-
-/* ---- a results file as events (as test_local_json.c) --------------------- */
-
-struct mp {
-    struct evt__pool *pool;
-    struct evt_event *e;
-    struct evt_view view;
-};
-
-static void mp_parse(struct mp *m, const char *json)
-{
-    char err[256];
-    m->pool = evt__pool_new("test");
-    assert_non_null(m->pool);
-    m->e = evt__event_get(m->pool);
-    assert_non_null(m->e);
-    if (evt__json_to_mp(m->e, json, strlen(json), err, sizeof err) != 0)
-        fail_msg("JSON to msgpack: %s", err);
-    assert_int_equal(evt_view_open_bytes(&m->view, m->e->buf, m->e->len), 0);
-}
-
-static void mp_free(struct mp *m)
-{
-    evt_view_close(&m->view);
-    evt__event_release(m->e);
-    evt__pool_release(m->pool);
-}
-
-/* Top-level members evtrack computes (never sent in events). */
-static int computed_member(const msgpack_object *k)
-{
-    static const char *const names[] = {
-        "results", "groups", "group_subtasks", "configs", "versions",
-        "n-shot", "higher_is_better", "n-samples", "task_hashes",
-        "model_name_sanitized", "system_instruction_sha", "chat_template_sha",
-        NULL};
-    for (int i = 0; names[i]; i++)
-        if (evt_mp_str_eq(k, names[i]))
-            return 1;
-    return 0;
-}
-
-/* Members a harness only knows at the end: sent with run_end. */
-static int end_member(const msgpack_object *k)
-{
-    static const char *const names[] = {"end_time",
-                                        "total_evaluation_time_seconds",
-                                        "throughput", "usage", "efficiency",
-                                        NULL};
-    for (int i = 0; names[i]; i++)
-        if (evt_mp_str_eq(k, names[i]))
-            return 1;
-    return 0;
-}
-
-/* evt_msgpack(e, key, <o packed>). */
-static void ev_put(evt_ev *e, const char *key, const msgpack_object *o)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    assert_int_equal(msgpack_pack_object(&pk, *o), 0);
-    evt_msgpack(e, key, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-}
-
-static void commit(evt_ev *e)
-{
-    assert_non_null(e);
-    assert_int_equal(evt_commit(e), EVT_OK);
-}
-
-static void send_run(evt_tracker *t, const msgpack_object *root, int end)
-{
-    evt_ev *e = evt_begin(t, end ? EVT_EV_RUN_END : EVT_EV_RUN_START);
-    const msgpack_object *args =
-        evt_mp_get(evt_mp_get(root, "config"), "model_args");
-    if (!end && args)
-        ev_put(e, "model_args", args);
-    for (uint32_t i = 0; i < root->via.map.size; i++) {
-        const msgpack_object_kv *kv = &root->via.map.ptr[i];
-        if (computed_member(&kv->key) || end_member(&kv->key) != end)
-            continue;
-        char *k = evt_mp_strdup(&kv->key);
-        ev_put(e, k, &kv->val);
-        free(k);
-    }
-    commit(e);
-}
-
-static void send_task_config(evt_tracker *t, const msgpack_object *root,
-                             const char *task, const msgpack_object *entry)
-{
-    static const char *const from[][2] = {
-        {"versions", "version"}, {"n-shot", "n-shot"},
-        {"higher_is_better", "higher_is_better"}, {"configs", "config"},
-        {"n-samples", "n-samples"}};
-    evt_ev *e = evt_begin(t, EVT_EV_TASK_CONFIG);
-    evt_str(e, "task", task);
-    for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
-        const msgpack_object *v =
-            evt_mp_get(evt_mp_get(root, from[i][0]), task);
-        if (v)
-            ev_put(e, from[i][1], v);
-    }
-    const msgpack_object *alias = evt_mp_get(entry, "alias");
-    if (alias)
-        ev_put(e, "alias", alias);
-    const msgpack_object *subs =
-        evt_mp_get(evt_mp_get(root, "group_subtasks"), task);
-    if (subs && subs->type == MSGPACK_OBJECT_ARRAY && subs->via.array.size)
-        ev_put(e, "subtasks", subs);
-    commit(e);
-}
-
-static const char *const suffixes[] = {
-    "stderr",            "stderr_clt",         "stderr_clustered",
-    "expected_accuracy", "consensus_accuracy", "internal_variance",
-    "consistency_rate",  NULL};
-
-static int is_companion(const char *metric)
-{
-    size_t n = strlen(metric);
-    for (int i = 0; suffixes[i]; i++) {
-        size_t m = strlen(suffixes[i]);
-        if (n > m + 1 && metric[n - m - 1] == '_' &&
-            strcmp(metric + n - m, suffixes[i]) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-/* One result event per "<metric>,<filter>" key, with its companions
- * (absent when the file has "N/A"). */
-static void send_results(evt_tracker *t, const char *task,
-                         const msgpack_object *entry)
-{
-    for (uint32_t i = 0; i < entry->via.map.size; i++) {
-        char *key = evt_mp_strdup(&entry->via.map.ptr[i].key);
-        char *comma = strchr(key, ',');
-        if (!comma || (*comma = '\0', is_companion(key))) {
-            free(key);
-            continue;
-        }
-        evt_ev *e = evt_begin(t, EVT_EV_RESULT);
-        evt_str(e, "task", task);
-        evt_str(e, "metric", key);
-        evt_str(e, "filter", comma + 1);
-        ev_put(e, "value", &entry->via.map.ptr[i].val);
-        for (int s = 0; suffixes[s]; s++) {
-            char *ck = tu_fmt("%s_%s,%s", key, suffixes[s], comma + 1);
-            const msgpack_object *v = evt_mp_get(entry, ck);
-            if (v && !evt_mp_str_eq(v, "N/A"))
-                ev_put(e, suffixes[s], v);
-            free(ck);
-        }
-        commit(e);
-        free(key);
-    }
-}
-
-/* Each line of a lmms-eval samples file as a sample event of task. */
-static void send_samples(evt_tracker *t, const char *task, const char *rel)
-{
-    char *text = read_shared(rel);
-    for (char *line = text; line && *line;) {
-        char *nl = strchr(line, '\n');
-        if (nl)
-            *nl = '\0';
-        if (*line == '{') {
-            char *ev = tu_fmt("{\"task\": \"%s\", %s", task, line + 1);
-            log_json(t, EVT_EV_SAMPLE, ev);
-            free(ev);
-        }
-        line = nl ? nl + 1 : NULL;
-    }
-    free(text);
-}
+/* ---- a results file as events (results_events.h) ------------------------ */
 
 /* Log the whole results file rel into t and close t; samples_rel (may be
  * NULL) are the samples of task samples_task. */
 static void replay(evt_tracker *t, const char *rel, const char *samples_task,
                    const char *samples_rel)
 {
-    char *text = read_shared(rel);
+    char *text = tu_read_shared(rel);
     struct mp m;
     mp_parse(&m, text);
     const msgpack_object *root = &m.view.root;
@@ -581,7 +368,7 @@ static void test_lighteval(void **state)
 {
     (void)state;
     char *dir = tu_tmpdir();
-    char *text = read_shared(LIGHT_RESULTS);
+    char *text = tu_read_shared(LIGHT_RESULTS);
     cJSON *root = cJSON_Parse(text);
     assert_non_null(root);
     struct cap c;
@@ -595,7 +382,7 @@ static void test_lighteval(void **state)
     assert_int_equal(evt_log_run_end(t), EVT_OK);
     assert_int_equal(evt_close(t, 10000), EVT_OK);
     char *out = cap_end(&c);
-    char *vec = read_shared("vectors/make_table/lighteval_smoke.json");
+    char *vec = tu_read_shared("vectors/make_table/lighteval_smoke.json");
     cJSON *v = cJSON_Parse(vec);
     const char *want = cJSON_GetObjectItem(v, "expected")->valuestring;
     assert_string_equal(out, want);

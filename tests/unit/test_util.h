@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,5 +110,36 @@ static inline size_t tu_count_lines(const char *s)
     }
     return n;
 }
+
+/* A file of the shared fixtures folder, $EVT_TEST_SOURCE_DIR/../shared
+ * (CI has it next to the repository); fails the test when it is missing. */
+static inline char *tu_shared_path(const char *rel)
+{
+    const char *src = getenv("EVT_TEST_SOURCE_DIR");
+    if (!src)
+        fail_msg("EVT_TEST_SOURCE_DIR is not set (run the test with ctest)");
+    char *dir = tu_fmt("%s/../shared", src);
+    DIR *d = opendir(dir);
+    if (!d)
+        fail_msg("the shared folder %s is missing: it holds the real "
+                 "fixtures (CI has it next to the repository)", dir);
+    closedir(d);
+    char *p = tu_fmt("%s/%s", dir, rel);
+    free(dir);
+    return p;
+}
+
+static inline char *tu_read_shared(const char *rel)
+{
+    char *p = tu_shared_path(rel);
+    char *text = tu_read_file(p, NULL);
+    if (!text)
+        fail_msg("cannot read %s", p);
+    free(p);
+    return text;
+}
+
+/* JSON text as msgpack, by the core's reader (ints stay ints, 1.0 stays a
+ * float, member order kept). */
 
 #endif
