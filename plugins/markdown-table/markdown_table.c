@@ -42,7 +42,6 @@ struct mt {
     int to_stdout, to_file, groups;
     int print_pending;  /* a run_end was taken and its table not printed */
     int print_failed;   /* stdout failed once: warned, not again */
-    int has_tasks;      /* a task_config, sample or result was taken */
     char *secrets[EVT_RESULTS_MAX_SECRETS];
     char *dir;          /* output_dir */
     char *stamp;        /* api->run_stamp */
@@ -189,16 +188,12 @@ static char *tables(const struct mt *s, const cJSON *dict, char *err,
     return all;
 }
 
-/* The whole text for stdout and the file. NULL (logged) on failure.
- * Without tasks the dict is {} (the header-only tables): the sdk renders
- * an aggregator without tasks with memcpy(p, NULL, 0), which UBSan stops
- * (sdk/src/results.c, render()). */
+/* The whole text for stdout and the file. NULL (logged) on failure. */
 static char *render(const struct mt *s)
 {
     char err[256] = "out of memory";
     char *text = NULL;
-    cJSON *dict = !s->has_tasks ? cJSON_CreateObject()
-                  : evt_results_to_cjson(s->agg, &s->opts, err, sizeof err);
+    cJSON *dict = evt_results_to_cjson(s->agg, &s->opts, err, sizeof err);
     if (dict && s->style == EVT_TABLE_LIGHTEVAL) {
         cJSON *light = lighteval_dict(dict);
         cJSON_Delete(dict);
@@ -426,8 +421,6 @@ static int mt_write(void *inst, const evt_event *const *events, size_t n)
         if (rc == -2)
             return EVT_RETRY; /* events already taken are deduplicated */
         s->print_pending |= end && rc == 1;
-        s->has_tasks |= rc == 1 && (kind & (EVT_EV_TASK_CONFIG |
-                                            EVT_EV_SAMPLE | EVT_EV_RESULT));
         ended |= end;
     }
     return ended ? at_run_end(s) : EVT_OK;
