@@ -1,7 +1,7 @@
-/* results_events.h -- shared by the sink tests (header-only): read files
- * of the shared fixtures folder, and turn a real results file and its
- * samples into the events a harness would have logged (run_start,
- * task_config, result, sample, run_end). Include after test_util.h. */
+/* results_events.h -- shared by the sink tests (header-only): turn a real
+ * results file and its samples into the events a harness would have
+ * logged (run_start, task_config, result, sample, run_end). Include after
+ * test_util.h. */
 #ifndef EVT_TEST_RESULTS_EVENTS_H
 #define EVT_TEST_RESULTS_EVENTS_H
 
@@ -12,6 +12,8 @@
 #include "evtrack/sdk/event_view.h"
 #include "json_msgpack.h"
 
+/* JSON text as msgpack, by the core's reader (ints stay ints, 1.0 stays a
+ * float, member order kept). */
 struct mp {
     struct evt__pool *pool;
     struct evt_event *e;

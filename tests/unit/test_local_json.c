@@ -67,30 +67,6 @@ static evt_tracker *open_sink(const char *dir, const char *cfg)
     return t;
 }
 
-/* The only file in dir whose name ends with suffix (not a temp file). */
-static char *find_one(const char *dir, const char *suffix)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        fail_msg("no folder %s", dir);
-    char *found = NULL;
-    struct dirent *de;
-    size_t n = strlen(suffix);
-    while ((de = readdir(d))) {
-        size_t m = strlen(de->d_name);
-        if (m < n || strcmp(de->d_name + m - n, suffix) != 0 ||
-            strstr(de->d_name, ".tmp."))
-            continue;
-        if (found)
-            fail_msg("two files end with %s in %s", suffix, dir);
-        found = tu_fmt("%s/%s", dir, de->d_name);
-    }
-    closedir(d);
-    if (!found)
-        fail_msg("no file ending with %s in %s", suffix, dir);
-    return found;
-}
-
 static size_t count_files(const char *dir, const char *suffix)
 {
     DIR *d = opendir(dir);
@@ -309,7 +285,7 @@ static void test_roundtrip_lmeval_math(void **state)
     char *want = tu_read_shared(rel);
     char *sub = tu_fmt("%s/RylanSchaeffer__mem_Qwen3-93M_minerva_math_rep_0_"
                        "sbst_1.0000_epch_1_ot_1", dir);
-    char *path = find_one(sub, ".json");
+    char *path = tu_find_one(sub, ".json");
     assert_non_null(strstr(path, "/results_"));
     char *got = tu_read_file(path, NULL);
     static const char *const differ[] = {"task_hashes", NULL};
@@ -363,7 +339,7 @@ static void test_task_hashes_lmeval(void **state)
                           "negotiationtom_intention.jsonl", drop);
         assert_int_equal(evt_close(t, 10000), EVT_OK);
         char *sub = tu_fmt("%s/Qwen__Qwen3-8B", dir);
-        char *path = find_one(sub, ".json");
+        char *path = tu_find_one(sub, ".json");
         char *got = tu_read_file(path, NULL);
         char *th = section(got, "task_hashes");
         assert_string_equal(

@@ -206,30 +206,6 @@ static void send_light_task(evt_tracker *t, const cJSON *task)
 
 /* ---- file helpers -------------------------------------------------------- */
 
-/* The only file in dir whose name ends with suffix (not a temp file). */
-static char *find_one(const char *dir, const char *suffix)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        fail_msg("no folder %s", dir);
-    char *found = NULL;
-    struct dirent *de;
-    size_t n = strlen(suffix);
-    while ((de = readdir(d))) {
-        size_t m = strlen(de->d_name);
-        if (m < n || strcmp(de->d_name + m - n, suffix) != 0 ||
-            strstr(de->d_name, ".tmp."))
-            continue;
-        if (found)
-            fail_msg("two files end with %s in %s", suffix, dir);
-        found = tu_fmt("%s/%s", dir, de->d_name);
-    }
-    closedir(d);
-    if (!found)
-        fail_msg("no file ending with %s in %s", suffix, dir);
-    return found;
-}
-
 /* Entries of dir whose names do not start with '.' (so not the state
  * folder .evtrack); 0 when dir does not exist. */
 static size_t count_entries(const char *dir)
@@ -315,11 +291,11 @@ static void test_lmeval_halftruth(void **state)
     char *want = table_part(P1_TABLE);
     assert_string_equal(out, want);
     char *sub = tu_fmt("%s/google__gemma-7b", dir);
-    char *results = find_one(sub, ".json");
+    char *results = tu_find_one(sub, ".json");
     assert_non_null(strstr(results, "/results_"));
     char *path = table_path_of(results);
     expect_file(path, want);
-    char *found = find_one(sub, "_table.md");
+    char *found = tu_find_one(sub, "_table.md");
     assert_string_equal(found, path);
     free(found);
     free(path);
@@ -344,7 +320,7 @@ static void run_nego(const char *cfg, int with_groups)
     char *want = with_groups ? tu_fmt("%s\n%s", a, b) : tu_fmt("%s", a);
     assert_string_equal(out, want);
     char *sub = tu_fmt("%s/Qwen__Qwen3-8B", dir);
-    char *path = find_one(sub, "_table.md");
+    char *path = tu_find_one(sub, "_table.md");
     expect_file(path, want);
     free(path);
     free(sub);
@@ -615,9 +591,9 @@ static void test_names(void **state)
     assert_int_equal(evt_log_result(t, "t", "acc", NULL, 0.5, NAN, -1), EVT_OK);
     assert_int_equal(evt_close(t, 10000), EVT_OK);
     char *sub = tu_fmt("%s/b__c", dir);
-    char *results = find_one(sub, "_results.json");
+    char *results = tu_find_one(sub, "_results.json");
     char *path = table_path_of(results);
-    char *found = find_one(sub, "_table.md");
+    char *found = tu_find_one(sub, "_table.md");
     assert_string_equal(found, path);
     free(found);
     free(path);

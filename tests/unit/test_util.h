@@ -139,7 +139,28 @@ static inline char *tu_read_shared(const char *rel)
     return text;
 }
 
-/* JSON text as msgpack, by the core's reader (ints stay ints, 1.0 stays a
- * float, member order kept). */
+/* The only file in dir whose name ends with suffix (not a temp file). */
+static inline char *tu_find_one(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        fail_msg("no folder %s", dir);
+    char *found = NULL;
+    struct dirent *de;
+    size_t n = strlen(suffix);
+    while ((de = readdir(d))) {
+        size_t m = strlen(de->d_name);
+        if (m < n || strcmp(de->d_name + m - n, suffix) != 0 ||
+            strstr(de->d_name, ".tmp."))
+            continue;
+        if (found)
+            fail_msg("two files end with %s in %s", suffix, dir);
+        found = tu_fmt("%s/%s", dir, de->d_name);
+    }
+    closedir(d);
+    if (!found)
+        fail_msg("no file ending with %s in %s", suffix, dir);
+    return found;
+}
 
 #endif
