@@ -1,0 +1,2 @@
+/* tb_encode.c -- work in progress */
+typedef int evt_tb_placeholder_tb_encode;
