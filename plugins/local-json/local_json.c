@@ -1,6 +1,7 @@
 /* evtrack-sink-local-json.so -- the aggregated results file of lmms-eval
- * ({dir}/{model_name_sanitized}/{date}_results.json) or lm-eval
- * ({dir}/{model_name_sanitized}/results_{date}.json), rebuilt from the
+ * ({dir}/{model_name_sanitized}/{date}_results.json), lm-eval
+ * ({dir}/{model_name_sanitized}/results_{date}.json) or lighteval
+ * ({dir}/results/{org}/{model}/results_{date}.json), rebuilt from the
  * run's events by the sdk aggregator (evtrack/sdk/results.h) and replaced
  * atomically at every flush, at run_end and at destroy, so a crash leaves
  * the last complete version. Docs: docs/sinks/local-json.md. */
@@ -34,7 +35,7 @@ struct lj {
 
 static const struct evt_config_key keys[] = {
     {"layout", EVT_CFG_STR, 0, "\"lmms-eval\"",
-     "results file layout: \"lmms-eval\" or \"lm-eval\""},
+     "results file layout: \"lmms-eval\", \"lm-eval\" or \"lighteval\""},
     {"dir", EVT_CFG_STR, 0, NULL,
      "output folder (default: the tracker's output_dir; a relative path is "
      "taken inside it)"},
@@ -50,7 +51,7 @@ static const struct evt_config_key keys[] = {
 /* name with "_<i>" before its "_results.json" / ".json" tail. */
 static char *numbered(const char *name, int i, enum evt_results_layout l)
 {
-    const char *tail = l == EVT_RESULTS_LM_EVAL ? ".json" : "_results.json";
+    const char *tail = l == EVT_RESULTS_LMMS_EVAL ? "_results.json" : ".json";
     size_t stem = strlen(name) - strlen(tail), n = strlen(name) + 16;
     char *p = malloc(n);
     if (p)
@@ -135,7 +136,7 @@ static int read_enums(struct lj *s, const evt_config *cfg)
     if (evt_results_layout_from_name(api->cfg_str(cfg, "layout", "lmms-eval"),
                                      &s->opts.layout) != 0) {
         api->log(s->h, EVT_LOG_ERROR, "config key \"layout\": expected "
-                 "\"lmms-eval\" or \"lm-eval\"");
+                 "\"lmms-eval\", \"lm-eval\" or \"lighteval\"");
         return -1;
     }
     if (evt_results_nan_from_name(api->cfg_str(cfg, "nan", "strict"),
@@ -248,7 +249,8 @@ static const struct evt_sink_vtable vtable = {
     .abi_version = EVT_SINK_ABI_VERSION,
     .name = "local-json",
     .version = "1.0.0",
-    .description = "lmms-eval / lm-eval results file, atomically rewritten",
+    .description = "lmms-eval / lm-eval / lighteval results file, "
+                   "atomically rewritten",
     .event_mask = EVT_EV_RUN_START | EVT_EV_TASK_CONFIG | EVT_EV_SAMPLE |
                   EVT_EV_RESULT | EVT_EV_RUN_END,
     .flags = 0,

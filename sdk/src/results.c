@@ -1,9 +1,11 @@
 /* results.c -- the results dict of lmms-eval / lm-eval from a run's events
- * (see evtrack/sdk/results.h and docs/sinks/local-json.md).
+ * (see evtrack/sdk/results.h and docs/sinks/local-json.md); the lighteval
+ * layout is in results_lighteval.c, its sample hashes in results_lhash.c.
  *
  * The aggregator keeps a private msgpack copy of the run_start, run_end,
  * each task's last task_config and each (task, metric, filter)'s last
- * result, plus running SHA-256 states of the samples' hashes. Rendering
+ * result, plus running SHA-256 states of the samples' hashes (and their
+ * lighteval xxh64 values, which must be sorted before use). Rendering
  * builds the dict as a msgpack_object tree in a zone (members pointing into
  * those copies), then copies it once more while applying the NaN policy,
  * the redaction and the secret scrub, and hands it to evt_json_write,
@@ -18,6 +20,7 @@
 
 #include "evtrack/sdk/event_view.h"
 #include "evtrack/sdk/files.h"
+#include "results_int.h"
 
 #define REDACTED "[REDACTED]"
 
@@ -29,13 +32,6 @@ static int set_err(char *err, size_t errlen, const char *msg)
 }
 
 /* ---- SHA-256 (FIPS 180-4) ------------------------------------------- */
-
-struct sha256 {
-    uint32_t h[8];
-    uint64_t bytes;
-    unsigned char blk[64];
-    size_t fill;
-};
 
 static const uint32_t sha_k[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
@@ -142,11 +138,6 @@ void evt_results_sha256_hex(const void *data, size_t len, char out[65])
 
 /* ---- private copies of events --------------------------------------- */
 
-struct held {
-    char *bytes;          /* the event's msgpack bytes (owned) */
-    struct evt_view view; /* decoded; strings point into bytes */
-};
-
 static struct held *held_new(const msgpack_object *ev)
 {
     struct held *h = calloc(1, sizeof *h);
@@ -173,11 +164,6 @@ static void held_free(struct held *h)
     free(h);
 }
 
-static const msgpack_object *held_get(const struct held *h, const char *key)
-{
-    return h ? evt_mp_get(&h->view.root, key) : NULL;
-}
-
 static int64_t held_time_ns(const struct held *h)
 {
     int64_t ns = 0;
@@ -187,37 +173,6 @@ static int64_t held_time_ns(const struct held *h)
 }
 
 /* ---- aggregator state ----------------------------------------------- */
-
-struct rmetric {
-    char *metric, *filter;
-    struct held *ev; /* the last result event for this pair */
-};
-
-struct rtask {
-    char *name;
-    struct held *cfg; /* the last task_config */
-    struct rmetric *m; /* in first-seen order */
-    size_t nm, capm;
-    uint64_t nsamples;   /* samples of the first filter seen: docs */
-    char *count_filter;  /* that filter ("" for samples without one) */
-    uint64_t nhashed;
-    struct sha256 h_lmms, h_lmeval; /* running task_hashes */
-};
-
-struct seen {
-    char *run_id;
-    uint64_t seq; /* highest seq taken from this run id */
-};
-
-struct evt_results {
-    struct rtask **t; /* in order of first appearance */
-    size_t nt, capt;
-    struct held *start, *end;
-    struct seen *seen;
-    size_t nseen;
-    int64_t first_ns, last_ns;
-    uint64_t count;
-};
 
 struct evt_results *evt_results_new(void)
 {
@@ -234,6 +189,7 @@ static void task_free(struct rtask *k)
     free(k->m);
     held_free(k->cfg);
     free(k->count_filter);
+    evt__lhash_free(&k->light);
     free(k->name);
     free(k);
 }
@@ -350,13 +306,6 @@ static int take_run(struct held **dst, const msgpack_object *ev)
     held_free(*dst);
     *dst = h;
     return 1;
-}
-
-static const msgpack_object *str_field(const msgpack_object *ev,
-                                       const char *key)
-{
-    const msgpack_object *v = evt_mp_get(ev, key);
-    return v && v->type == MSGPACK_OBJECT_STR ? v : NULL;
 }
 
 static int take_config(struct evt_results *r, const msgpack_object *ev)
@@ -490,23 +439,29 @@ static int count_sample(struct rtask *k, const msgpack_object *filter)
     return 0;
 }
 
+/* Everything that can fail (hashing, room for the lighteval hashes, the
+ * count) comes before the first change, so OOM leaves r as it was. */
 static int take_sample(struct evt_results *r, const msgpack_object *ev)
 {
     char hex[65];
     const char *dh;
     size_t n;
     int made;
-    if (sample_doc_hash(ev, hex, &dh, &n) != 0)
+    struct lhash_sample ls;
+    if (sample_doc_hash(ev, hex, &dh, &n) != 0 ||
+        evt__lhash_prepare(&ls, ev) != 0)
         return -1;
     struct rtask *k = task_get(r, str_field(ev, "task"), &made);
     if (!k)
         return -1;
-    if (count_sample(k, str_field(ev, "filter")) != 0) {
+    if (evt__lhash_reserve(&k->light, &ls) != 0 ||
+        count_sample(k, str_field(ev, "filter")) != 0) {
         task_unmake(r, made);
         return -1;
     }
     if (n)
         sample_hash(k, ev, dh, n);
+    evt__lhash_add(&k->light, &ls);
     return 1;
 }
 
@@ -618,13 +573,6 @@ static char *dup_n(const char *s, size_t n)
     return p;
 }
 
-static const msgpack_object *run_field(const struct evt_results *r,
-                                       const char *key)
-{
-    const msgpack_object *v = held_get(r->end, key);
-    return v ? v : held_get(r->start, key);
-}
-
 /* The value after the first "<key>=" in args, up to the next ','. */
 static char *model_from_args_text(const char *args, size_t n,
                                   const char *const *keys)
@@ -709,8 +657,8 @@ static char *sanitized_of(const char *name, enum evt_results_layout layout)
 
 /* model_name: run_start's, else taken from model_args as the tool does
  * (formats.md 2.1 and 2.4; lm-eval's random id is not reproduced: ""). */
-static char *model_name_of(const struct evt_results *r,
-                           enum evt_results_layout layout)
+char *evt__res_model_name(const struct evt_results *r,
+                          enum evt_results_layout layout)
 {
     return model_name_from(run_field(r, "model_name"),
                            run_field(r, "model_args"), layout);
@@ -725,6 +673,11 @@ static int64_t start_ns(const struct evt_results *r)
 static int64_t end_ns(const struct evt_results *r)
 {
     return r->end ? held_time_ns(r->end) : r->last_ns;
+}
+
+double evt__res_event_secs(const struct evt_results *r, int end)
+{
+    return (double)(end ? end_ns(r) : start_ns(r)) / 1e9;
 }
 
 /* The date text of the file name (and of lmms-eval's "date"): run_start's
@@ -958,96 +911,6 @@ char *evt_results_redact_text(const char *s, size_t len)
 
 /* ---- the dict as a msgpack_object tree -------------------------------- */
 
-struct tree {
-    msgpack_zone zone;
-    int failed; /* out of memory (or a capacity bug) */
-    const struct evt_results *r;
-    const struct evt_results_opts *o;
-    struct rtask **sorted; /* tasks sorted by name */
-    msgpack_object sink;   /* written to after a failure */
-};
-
-/* A map under construction with room for cap members. */
-struct omap {
-    msgpack_object *obj;
-    uint32_t cap;
-};
-
-static void *zalloc(struct tree *t, size_t n)
-{
-    void *p = t->failed ? NULL : msgpack_zone_malloc(&t->zone, n ? n : 1);
-    if (!p)
-        t->failed = 1;
-    return p;
-}
-
-static void map_init(struct tree *t, struct omap *m, msgpack_object *obj,
-                     size_t cap)
-{
-    m->obj = obj;
-    m->cap = (uint32_t)cap;
-    obj->type = MSGPACK_OBJECT_MAP;
-    obj->via.map.size = 0;
-    obj->via.map.ptr = zalloc(t, cap * sizeof(msgpack_object_kv));
-}
-
-/* The value slot of a new member k[0..n) (k must outlive the tree). */
-static msgpack_object *map_put(struct tree *t, struct omap *m, const char *k,
-                               size_t n)
-{
-    msgpack_object_map *mp = &m->obj->via.map;
-    if (t->failed || !mp->ptr || mp->size >= m->cap) {
-        t->failed = 1;
-        return &t->sink;
-    }
-    msgpack_object_kv *kv = &mp->ptr[mp->size++];
-    kv->key.type = MSGPACK_OBJECT_STR;
-    kv->key.via.str.ptr = k;
-    kv->key.via.str.size = (uint32_t)n;
-    memset(&kv->val, 0, sizeof kv->val);
-    kv->val.type = MSGPACK_OBJECT_NIL;
-    return &kv->val;
-}
-
-static msgpack_object *put(struct tree *t, struct omap *m, const char *k)
-{
-    return map_put(t, m, k, strlen(k));
-}
-
-static void v_str(msgpack_object *o, const char *s, size_t n)
-{
-    o->type = MSGPACK_OBJECT_STR;
-    o->via.str.ptr = s;
-    o->via.str.size = (uint32_t)n;
-}
-
-/* A copy of s[0..n) in the zone as the string value of o. */
-static void v_zstr(struct tree *t, msgpack_object *o, const char *s, size_t n)
-{
-    char *p = zalloc(t, n);
-    if (p)
-        memcpy(p, s, n);
-    v_str(o, p ? p : "", p ? n : 0);
-}
-
-static void v_f64(msgpack_object *o, double d)
-{
-    o->type = MSGPACK_OBJECT_FLOAT64;
-    o->via.f64 = d;
-}
-
-static void v_u64(msgpack_object *o, uint64_t u)
-{
-    o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-    o->via.u64 = u;
-}
-
-static void v_empty(msgpack_object *o, msgpack_object_type type)
-{
-    memset(o, 0, sizeof *o);
-    o->type = type;
-}
-
 /* metric + ("_" + suffix) + "," + filter in the zone; its length in *n. */
 static const char *metric_key(struct tree *t, const struct rmetric *m,
                               const char *suffix, size_t *n)
@@ -1157,18 +1020,6 @@ static void put_entries(struct tree *t, msgpack_object *dst, int groups_only)
             put_metric(t, &e, &k->m[j]);
     }
 }
-
-struct member;
-typedef void build_fn(struct tree *t, struct omap *top,
-                      const struct member *mb);
-
-/* One top-level member of a layout. */
-struct member {
-    const char *key;
-    build_fn *build;
-    int dflt;        /* b_run: what to write when no event has it */
-    const char *arg; /* b_sorted: task_config field; b_sha_of: source */
-};
 
 enum { D_NIL, D_OMIT, D_OMIT_EMPTY, D_EMPTY_MAP, D_FALSE };
 
@@ -1334,12 +1185,6 @@ static void b_run(struct tree *t, struct omap *top, const struct member *mb)
         v_empty(slot, MSGPACK_OBJECT_BOOLEAN); /* false */
 }
 
-static int is_number(const msgpack_object *v)
-{
-    double d;
-    return v && v->type != MSGPACK_OBJECT_BOOLEAN && evt_mp_double(v, &d) == 0;
-}
-
 /* lmms-eval: the date string; lm-eval: an epoch float (run_start's number,
  * else the start time). */
 static void b_date(struct tree *t, struct omap *top, const struct member *mb)
@@ -1389,13 +1234,14 @@ static void put_heap_str(struct tree *t, msgpack_object *slot, char *s)
 static void b_model_name(struct tree *t, struct omap *top,
                          const struct member *mb)
 {
-    put_heap_str(t, put(t, top, mb->key), model_name_of(t->r, t->o->layout));
+    put_heap_str(t, put(t, top, mb->key),
+                 evt__res_model_name(t->r, t->o->layout));
 }
 
 static void b_sanitized(struct tree *t, struct omap *top,
                         const struct member *mb)
 {
-    char *name = model_name_of(t->r, t->o->layout);
+    char *name = evt__res_model_name(t->r, t->o->layout);
     put_heap_str(t, put(t, top, mb->key),
                  name ? sanitized_of(name, t->o->layout) : NULL);
     free(name);
@@ -1680,7 +1526,8 @@ static void fin_value(struct fin *f, const msgpack_object *in,
 /* Top-level members whose strings get lmms-eval's redaction. */
 static int redacted_member(const msgpack_object *k)
 {
-    return evt_mp_str_eq(k, "config") || evt_mp_str_eq(k, "model_name") ||
+    return evt_mp_str_eq(k, "config") || evt_mp_str_eq(k, "config_general") ||
+           evt_mp_str_eq(k, "model_name") ||
            evt_mp_str_eq(k, "model_name_sanitized") ||
            evt_mp_str_eq(k, "model_source");
 }
@@ -1744,8 +1591,11 @@ static int render(const struct evt_results *r,
         memcpy(t->sorted, r->t, r->nt * sizeof *t->sorted);
         qsort(t->sorted, r->nt, sizeof *t->sorted, by_name);
     }
-    const struct member *mb =
-        t->o->layout == EVT_RESULTS_LM_EVAL ? lmeval_members : lmms_members;
+    const struct member *mb = t->o->layout == EVT_RESULTS_LM_EVAL
+                                  ? lmeval_members
+                              : t->o->layout == EVT_RESULTS_LIGHTEVAL
+                                  ? evt__lighteval_members
+                                  : lmms_members;
     size_t n = 0;
     while (mb[n].key)
         n++;
@@ -1933,23 +1783,83 @@ static char *date_part(const struct evt_results *r,
     return d;
 }
 
+/* name[0..n) split on '/' without the empty parts: the first part in
+ * parts[0], the others joined with '/' in parts[1]. The number of parts
+ * filled (0, 1 or 2). */
+static int split_org_model(const char *name, size_t n, struct evt_buf *parts)
+{
+    int np = 0;
+    for (size_t i = 0, j; i < n; i = j + 1) {
+        for (j = i; j < n && name[j] != '/';)
+            j++;
+        if (j == i)
+            continue;
+        if (np == 2)
+            evt_buf_put(&parts[1], "/", 1);
+        evt_buf_put(&parts[np ? 1 : 0], name + i, j - i);
+        np += np < 2;
+    }
+    return np;
+}
+
+/* "results", then "/<org>" and "/<model>" for lighteval's
+ * {output_dir}/results/{org}/{model} (formats.md 4): the scrubbed model
+ * name's first part is the org when there are two or more, the others are
+ * the model. Each is one safe component, so "../x" or "/abs/m" stay under
+ * "results". NULL on OOM. */
+static char *lighteval_subdir(const char *model,
+                              const struct evt_results_opts *o)
+{
+    struct text x;
+    struct evt_buf parts[2], out;
+    scrub(&x, model, strlen(model), o, o->redact);
+    evt_buf_init(&parts[0]);
+    evt_buf_init(&parts[1]);
+    evt_buf_init(&out);
+    int np = split_org_model(x.p, x.n, parts);
+    evt_buf_puts(&out, "results");
+    for (int i = 0; i < np; i++) {
+        char *c = evt_safe_component(parts[i].data, parts[i].len, 200);
+        evt_buf_put(&out, "/", 1);
+        evt_buf_puts(&out, c ? c : "");
+        out.oom |= !c;
+        free(c);
+    }
+    int oom = x.oom || parts[0].oom || parts[1].oom || out.oom;
+    evt_buf_free(&x.own);
+    evt_buf_free(&parts[0]);
+    evt_buf_free(&parts[1]);
+    if (oom)
+        evt_buf_free(&out);
+    return out.data;
+}
+
+/* The folder of a layout's file for the model name. NULL on OOM. */
+static char *model_subdir(const char *model, const struct evt_results_opts *o)
+{
+    if (o->layout == EVT_RESULTS_LIGHTEVAL)
+        return lighteval_subdir(model, o);
+    char *san = sanitized_of(model, o->layout);
+    char *sub = san ? (*san ? safe_part(san, o, 200) : strdup("")) : NULL;
+    free(san);
+    return sub;
+}
+
 int evt_results_file_path(const struct evt_results *r,
                           const struct evt_results_opts *o, char **subdir,
                           char **name)
 {
     static const struct evt_results_opts dflt;
     o = o ? o : &dflt;
-    char *model = model_name_of(r, o->layout);
-    char *san = model ? sanitized_of(model, o->layout) : NULL;
+    char *model = evt__res_model_name(r, o->layout);
     char *d = date_part(r, o);
-    *subdir = san ? (*san ? safe_part(san, o, 200) : strdup("")) : NULL;
+    *subdir = model ? model_subdir(model, o) : NULL;
     size_t n = d ? strlen(d) + 24 : 0;
     *name = d ? malloc(n) : NULL;
     if (*name)
-        snprintf(*name, n, o->layout == EVT_RESULTS_LM_EVAL
-                               ? "results_%s.json" : "%s_results.json", d);
+        snprintf(*name, n, o->layout == EVT_RESULTS_LMMS_EVAL
+                               ? "%s_results.json" : "results_%s.json", d);
     free(model);
-    free(san);
     free(d);
     if (*subdir && *name)
         return 0;
@@ -1965,10 +1875,8 @@ char *evt_run_model_subdir(const msgpack_object *run_start,
     char *model = model_name_from(evt_mp_get(run_start, "model_name"),
                                   evt_mp_get(run_start, "model_args"),
                                   o->layout);
-    char *san = model ? sanitized_of(model, o->layout) : NULL;
-    char *sub = san ? (*san ? safe_part(san, o, 200) : strdup("")) : NULL;
+    char *sub = model ? model_subdir(model, o) : NULL;
     free(model);
-    free(san);
     return sub;
 }
 
@@ -2002,6 +1910,8 @@ int evt_results_layout_from_name(const char *name,
         *out = EVT_RESULTS_LMMS_EVAL;
     else if (name && strcmp(name, "lm-eval") == 0)
         *out = EVT_RESULTS_LM_EVAL;
+    else if (name && strcmp(name, "lighteval") == 0)
+        *out = EVT_RESULTS_LIGHTEVAL;
     else
         return -1;
     return 0;

@@ -9,7 +9,11 @@
  *    with SIGKILL at random moments; every file left must parse and be a
  *    complete version;
  *  - NaN policies, redaction, file names, two runs in one second, and the
- *    aggregator's own rules (groups, defaults, repeats, cJSON/make_table).
+ *    aggregator's own rules (groups, defaults, repeats, cJSON/make_table);
+ *  - the lighteval layout: the three real lighteval files replayed (path,
+ *    config_general, results, versions, config_tasks; the token hashes of
+ *    the smoke run), xxh64 vectors, sample hashes, suite averages and
+ *    "all", config_general defaults, hostile model names, NaN.
  *
  * The shared folder is $EVT_TEST_SOURCE_DIR/../shared (CI has it). */
 #include "test_util.h"
@@ -669,7 +673,7 @@ static void test_bad_config_disables(void **state)
 {
     (void)state;
     char *dir = tu_tmpdir();
-    evt_tracker *t = open_sink(dir, "{\"layout\": \"lighteval\"}");
+    evt_tracker *t = open_sink(dir, "{\"layout\": \"lighteval-0.4\"}");
     struct evt_sink_stats st;
     assert_int_equal(evt_stats(t, &st, 1), 1);
     assert_int_equal(st.enabled, 0);
@@ -971,6 +975,588 @@ static void test_bin_value(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* ---- the lighteval layout ------------------------------------------------ */
+
+/* Files of fixtures/real/ (MANIFEST.md E) with the date of their original
+ * name, as lighteval's isoformat() gives it (':' still in). */
+#define LIGHT_SMOKE "fixtures/real/lighteval_0.13.0_dummy_smoke_results.json"
+#define LIGHT_QWEN "fixtures/real/lighteval_vllm_qwen2.5-1.5b_math500_results.json"
+#define LIGHT_R1 "fixtures/real/lighteval_vllm_openr1grpo_math500_results.json"
+
+static void send_light_run_start(evt_tracker *t, const msgpack_object *root,
+                                 const char *date)
+{
+    const msgpack_object *cg = evt_mp_get(root, "config_general");
+    evt_ev *e = evt_begin(t, EVT_EV_RUN_START);
+    ev_put(e, "model_name", evt_mp_get(cg, "model_name"));
+    ev_put(e, "config", cg);
+    evt_str(e, "date", date);
+    commit(e);
+}
+
+/* "<m>" and its "<m>_stderr" of one results entry as result events. */
+static void send_light_results(evt_tracker *t, const char *task,
+                               const msgpack_object *entry)
+{
+    for (uint32_t i = 0; i < entry->via.map.size; i++) {
+        char *m = evt_mp_strdup(&entry->via.map.ptr[i].key);
+        size_t n = strlen(m);
+        char *base = tu_fmt("%.*s", (int)(n > 7 ? n - 7 : 0), m);
+        int is_se = n > 7 && strcmp(m + n - 7, "_stderr") == 0 &&
+                    evt_mp_get(entry, base);
+        if (!is_se) {
+            char *se = tu_fmt("%s_stderr", m);
+            evt_ev *e = evt_begin(t, EVT_EV_RESULT);
+            evt_str(e, "task", task);
+            evt_str(e, "metric", m);
+            ev_put(e, "value", &entry->via.map.ptr[i].val);
+            if (evt_mp_get(entry, se))
+                ev_put(e, "stderr", evt_mp_get(entry, se));
+            commit(e);
+            free(se);
+        }
+        free(base);
+        free(m);
+    }
+}
+
+/* nsamples samples of task, each with the empty token lists that
+ * lighteval's DummyModel returns (and no query). */
+static void send_token_samples(evt_tracker *t, const char *task, int n)
+{
+    for (int i = 0; i < n; i++) {
+        evt_ev *e = evt_begin(t, EVT_EV_SAMPLE);
+        evt_str(e, "task", task);
+        evt_int(e, "doc_id", i);
+        evt_array_begin(e, "input_tokens");
+        evt_array_end(e);
+        evt_array_begin(e, "output_tokens");
+        evt_array_end(e);
+        commit(e);
+    }
+}
+
+/* A lighteval results file as a harness would log it: run_start (model
+ * name, date, config_general as "config"), then per results key a
+ * task_config (config_tasks entry, n-shot) and its results. The derived
+ * "all" row is sent too, as evtrack ingest does: evtrack recomputes it.
+ * bare: task names without "|k" (the key comes from n-shot). samples:
+ * that many token samples per task. */
+static void send_lighteval(evt_tracker *t, const msgpack_object *root,
+                           const char *date, int bare, int samples)
+{
+    const msgpack_object *res = evt_mp_get(root, "results");
+    send_light_run_start(t, root, date);
+    for (uint32_t i = 0; i < res->via.map.size; i++) {
+        char *key = evt_mp_strdup(&res->via.map.ptr[i].key);
+        char *bar = strrchr(key, '|');
+        const msgpack_object *cfg =
+            evt_mp_get(evt_mp_get(root, "config_tasks"), key);
+        if (bar && bare)
+            *bar = '\0';
+        evt_ev *e = evt_begin(t, EVT_EV_TASK_CONFIG);
+        evt_str(e, "task", key);
+        if (bar)
+            evt_int(e, "n-shot", strtol(bar + 1, NULL, 10));
+        if (cfg)
+            ev_put(e, "config", cfg);
+        commit(e);
+        if (bar && samples)
+            send_token_samples(t, key, samples);
+        send_light_results(t, key, &res->via.map.ptr[i].val);
+        free(key);
+    }
+    evt_ev *e = evt_begin(t, EVT_EV_RUN_END);
+    commit(e);
+}
+
+/* Replay rel through local-json's lighteval layout; the file must be at
+ * <dir>/<want_rel>. Returns its text. */
+static char *light_roundtrip(const char *dir, const char *rel,
+                             const char *date, int bare, int samples,
+                             const char *want_rel)
+{
+    char *text = tu_read_shared(rel);
+    struct mp m;
+    mp_parse(&m, text);
+    evt_tracker *t = open_sink(dir, "{\"layout\": \"lighteval\"}");
+    send_lighteval(t, &m.view.root, date, bare, samples);
+    assert_int_equal(evt_close(t, 10000), EVT_OK);
+    mp_free(&m);
+    free(text);
+    char *path = tu_fmt("%s/%s", dir, want_rel);
+    char *got = tu_read_file(path, NULL);
+    if (!got)
+        fail_msg("%s was not written", path);
+    free(path);
+    return got;
+}
+
+static const char *const light_summaries[] = {"summary_tasks",
+                                              "summary_general", NULL};
+
+/* lighteval 0.13.0 smoke run (2 tasks, max_samples 2, DummyModel): the
+ * path is lighteval's, and config_general, results (with the "all" row
+ * recomputed), versions and config_tasks are byte-equal, in the same key
+ * order. The summaries differ only in hash_examples: the fixture's hashes
+ * the doc queries, which are not public; the token hashes (DummyModel
+ * returns empty token lists) and the full-prompt hashes match. */
+static void test_roundtrip_lighteval_smoke(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *got = light_roundtrip(
+        dir, LIGHT_SMOKE, "2026-08-10T17:22:11.385681", 0, 2,
+        "results/eee-smoke/dummy-model/"
+        "results_2026-08-10T17-22-11.385681.json");
+    char *want = tu_read_shared(LIGHT_SMOKE);
+    compare_files(want, got, light_summaries);
+    /* per task and general: all but hash_examples as in the fixture */
+    static const char *const same[] = {
+        "\"hash_full_prompts\": \"ef46db3751d8e999\",\n"
+        "        \"hash_input_tokens\": \"dcd4184164a682cb\",\n"
+        "        \"hash_cont_tokens\": \"dcd4184164a682cb\"",
+        "\"hash_full_prompts\": \"86aad2f7ee3a0869\",\n"
+        "      \"hash_input_tokens\": \"185dedf5ca00043c\",\n"
+        "      \"hash_cont_tokens\": \"185dedf5ca00043c\"", NULL};
+    for (int i = 0; same[i]; i++) {
+        assert_non_null(strstr(want, same[i]));
+        assert_non_null(strstr(got, same[i]));
+    }
+    assert_non_null(strstr(got, "\"summary_tasks\": {\n"
+                                "    \"squad_v2|0\": {\n"
+                                "      \"hashes\": {\n"
+                                "        \"hash_examples\": "
+                                "\"ef46db3751d8e999\",\n"));
+    assert_non_null(strstr(got, "\"anli:r1|0\": {\n      \"hashes\""));
+    /* lighteval's make_table gives the same table from both */
+    cJSON *a = cJSON_Parse(want), *b = cJSON_Parse(got);
+    char *ta = evt_make_table(a, EVT_TABLE_LIGHTEVAL, NULL, NULL, 0);
+    char *tb = evt_make_table(b, EVT_TABLE_LIGHTEVAL, NULL, NULL, 0);
+    assert_non_null(ta);
+    assert_string_equal(ta, tb);
+    free(ta);
+    free(tb);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    free(want);
+    free(got);
+    tu_rmtree(dir);
+}
+
+/* The two vLLM MATH-500 runs: a long multi-line system_prompt, the
+ * vLLM model_config, metric names with ':', '&' and '='. The Qwen run is
+ * logged with bare task names ("math_500_pass1_det" + n-shot 0). No
+ * samples: summary_tasks is {} and summary_general has no hashes. */
+static void test_roundtrip_lighteval_math500(void **state)
+{
+    (void)state;
+    struct {
+        const char *rel, *date, *path;
+        int bare;
+    } runs[] = {
+        {LIGHT_QWEN, "2025-12-13T16:16:24.085006",
+         "results/Qwen/Qwen2.5-1.5B-Instruct/"
+         "results_2025-12-13T16-16-24.085006.json", 1},
+        {LIGHT_R1, "2025-12-13T14:35:52.046173",
+         "results/od2961/Qwen2.5-1.5B-Open-R1-GRPO-math-2k/"
+         "results_2025-12-13T14-35-52.046173.json", 0}};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        char *dir = tu_tmpdir();
+        char *got = light_roundtrip(dir, runs[i].rel, runs[i].date,
+                                    runs[i].bare, 0, runs[i].path);
+        char *want = tu_read_shared(runs[i].rel);
+        compare_files(want, got, light_summaries);
+        char *st = section(got, "summary_tasks");
+        assert_string_equal(st, "\"summary_tasks\": {}");
+        char *sg = section(got, "summary_general");
+        assert_string_equal(sg, "\"summary_general\": {\n"
+                                "    \"hashes\": {},\n"
+                                "    \"truncated\": 0,\n"
+                                "    \"non_truncated\": 0,\n"
+                                "    \"padded\": 0,\n"
+                                "    \"non_padded\": 0\n  }");
+        free(st);
+        free(sg);
+        free(want);
+        free(got);
+        tu_rmtree(dir);
+    }
+}
+
+static void check_compile(const char *const *hex, size_t n, const char *want)
+{
+    char out[17];
+    assert_int_equal(evt_results_xxh64_compile(hex, n, out), 0);
+    assert_string_equal(out, want);
+}
+
+/* xxh64 and lighteval's compiled hash (formats.md 4 and the fixture). */
+static void test_xxh64_vectors(void **state)
+{
+    (void)state;
+    char out[17];
+    evt_results_xxh64_hex("", 0, out);
+    assert_string_equal(out, "ef46db3751d8e999");
+    evt_results_xxh64_hex("[]", 2, out); /* str([]): DummyModel tokens */
+    assert_string_equal(out, "ccab0b28617f1f56");
+    static const char *const two[] = {"59e69564209a91fb", "3351f56a8a456915"};
+    check_compile(two, 2, "03b164c76f6f3dc5");
+    static const char *const swapped[] = {"3351f56a8a456915",
+                                          "59e69564209a91fb"};
+    check_compile(swapped, 2, "03b164c76f6f3dc5"); /* sorted first */
+    check_compile(NULL, 0, "ef46db3751d8e999");
+    static const char *const dummy[] = {"ccab0b28617f1f56",
+                                        "ccab0b28617f1f56"};
+    check_compile(dummy, 2, "dcd4184164a682cb"); /* the smoke fixture */
+    static const char *const bad[] = {"59E69564209A91FB"};
+    assert_int_equal(evt_results_xxh64_compile(bad, 1, out), -1);
+    static const char *const short1[] = {"59e6"};
+    assert_int_equal(evt_results_xxh64_compile(short1, 1, out), -1);
+}
+
+/* Sample fields: query (or doc.query), input_tokens and output_tokens as
+ * Python's str() of the list; per task the sorted hashes, over the run the
+ * tasks in sorted key order. A sample with none of them hashes nothing. */
+static void test_lighteval_sample_hashes(void **state)
+{
+    (void)state;
+    struct evt_results *r = evt_results_new();
+    const char *ev[] = {
+        "{\"kind\": \"task_config\", \"task\": \"zeta\", \"n-shot\": 5}",
+        "{\"kind\": \"sample\", \"task\": \"zeta\", \"doc_id\": 0, "
+        "\"query\": \"Q1\", \"input_tokens\": [1, 2], "
+        "\"output_tokens\": [[3, -4]]}",
+        "{\"kind\": \"sample\", \"task\": \"zeta\", \"doc_id\": 1, "
+        "\"doc\": {\"query\": \"Q2\"}, \"input_tokens\": [], "
+        "\"output_tokens\": [[0.5]]}",
+        "{\"kind\": \"sample\", \"task\": \"alpha|0\", \"doc_id\": 0, "
+        "\"query\": \"A\"}",
+        "{\"kind\": \"sample\", \"task\": \"none\", \"doc_id\": 0, "
+        "\"input_tokens\": \"not a list\", \"doc\": \"x\"}",
+        NULL};
+    for (int i = 0; ev[i]; i++)
+        assert_int_equal(feed(r, ev[i]), 1);
+    struct evt_results_opts o = {.layout = EVT_RESULTS_LIGHTEVAL};
+    char *text = render(r, &o);
+    char q1[17], q2[17], i1[17], i2[17], c1[17], c2[17], a[17], e[17];
+    evt_results_xxh64_hex("Q1", 2, q1);
+    evt_results_xxh64_hex("Q2", 2, q2);
+    evt_results_xxh64_hex("[1, 2]", 6, i1);
+    evt_results_xxh64_hex("[]", 2, i2);
+    evt_results_xxh64_hex("[[3, -4]]", 9, c1);
+    evt_results_xxh64_hex("[[0.5]]", 7, c2);
+    evt_results_xxh64_hex("A", 1, a);
+    evt_results_xxh64_hex("", 0, e);
+    /* per task: each kind compiled; full prompts are never set: "" */
+    char zeta[4][17], alpha[4][17];
+    const char *zq[] = {q1, q2}, *zi[] = {i1, i2}, *zc[] = {c1, c2};
+    const char *aq[] = {a};
+    assert_int_equal(evt_results_xxh64_compile(zq, 2, zeta[0]), 0);
+    assert_int_equal(evt_results_xxh64_compile(zi, 2, zeta[2]), 0);
+    assert_int_equal(evt_results_xxh64_compile(zc, 2, zeta[3]), 0);
+    assert_int_equal(evt_results_xxh64_compile(aq, 1, alpha[0]), 0);
+    memcpy(zeta[1], e, 17);
+    memcpy(alpha[1], e, 17);
+    memcpy(alpha[2], e, 17); /* no tokens: the hash of "" */
+    memcpy(alpha[3], e, 17);
+    char *want = tu_fmt(
+        "\"summary_tasks\": {\n"
+        "    \"zeta|5\": {\n      \"hashes\": {\n"
+        "        \"hash_examples\": \"%s\",\n"
+        "        \"hash_full_prompts\": \"%s\",\n"
+        "        \"hash_input_tokens\": \"%s\",\n"
+        "        \"hash_cont_tokens\": \"%s\"\n      },\n"
+        "      \"truncated\": 0,\n      \"non_truncated\": 0,\n"
+        "      \"padded\": 0,\n      \"non_padded\": 0\n    },\n"
+        "    \"alpha|0\": {\n      \"hashes\": {\n"
+        "        \"hash_examples\": \"%s\",\n"
+        "        \"hash_full_prompts\": \"%s\",\n"
+        "        \"hash_input_tokens\": \"%s\",\n"
+        "        \"hash_cont_tokens\": \"%s\"\n      },\n"
+        "      \"truncated\": 0,\n      \"non_truncated\": 0,\n"
+        "      \"padded\": 0,\n      \"non_padded\": 0\n    }\n  }",
+        zeta[0], zeta[1], zeta[2], zeta[3], alpha[0], alpha[1], alpha[2],
+        alpha[3]);
+    char *st = section(text, "summary_tasks");
+    assert_string_equal(st, want);
+    /* general: "alpha|0" sorts before "zeta|5" */
+    char *sg = section(text, "summary_general");
+    for (int k = 0; k < 4; k++) {
+        char *cat = tu_fmt("%s%s", alpha[k], zeta[k]), g[17];
+        evt_results_xxh64_hex(cat, 32, g);
+        assert_non_null(strstr(sg, g));
+        free(cat);
+    }
+    free(sg);
+    free(st);
+    free(want);
+    free(text);
+    evt_results_free(r);
+}
+
+/* Task keys, metric names with filters, the suite averages and "all"
+ * (lighteval's MetricsLogger.aggregate), and derived rows sent as events
+ * being ignored. */
+static void test_lighteval_means(void **state)
+{
+    (void)state;
+    struct evt_results *r = evt_results_new();
+    const char *ev[] = {
+        "{\"kind\": \"task_config\", \"task\": \"mmlu:anatomy\", "
+        "\"n-shot\": 5, \"version\": 1, \"config\": {\"name\": \"a\"}}",
+        "{\"kind\": \"result\", \"task\": \"mmlu:anatomy\", \"metric\": "
+        "\"acc\", \"value\": 0.25, \"stderr\": 0.5}",
+        "{\"kind\": \"result\", \"task\": \"gsm8k|5\", \"metric\": \"em\", "
+        "\"filter\": \"strict\", \"value\": 1, \"stderr\": 0.125, "
+        "\"stderr_clt\": 0.1}",
+        "{\"kind\": \"result\", \"task\": \"mmlu:astronomy|5\", \"metric\": "
+        "\"acc\", \"value\": 0.75, \"stderr\": 0.25}",
+        "{\"kind\": \"result\", \"task\": \"mmlu:astronomy|5\", \"metric\": "
+        "\"f1\", \"value\": null}",
+        "{\"kind\": \"result\", \"task\": \"mmlu:college|5\", \"metric\": "
+        "\"f1\", \"value\": 0.5}",
+        "{\"kind\": \"result\", \"task\": \"all\", \"metric\": \"acc\", "
+        "\"value\": 9.0}",
+        "{\"kind\": \"result\", \"task\": \"mmlu:_average|5\", "
+        "\"metric\": \"acc\", \"value\": 9.0}",
+        "{\"kind\": \"result\", \"task\": \"lighteval|arc:easy|25\", "
+        "\"metric\": \"acc\", \"value\": 0.5}",
+        "{\"kind\": \"result\", \"task\": \"lighteval|arc:challenge|25\", "
+        "\"metric\": \"acc\", \"value\": 1.0}",
+        "{\"kind\": \"task_config\", \"task\": \"x\", \"version\": 2}",
+        "{\"kind\": \"result\", \"task\": \"x\", \"metric\": \"acc\", "
+        "\"filter\": \"none\", \"value\": 0.0}",
+        "{\"kind\": \"result\", \"task\": \"x|0\", \"metric\": \"acc\", "
+        "\"value\": 7.0}",
+        NULL};
+    for (int i = 0; ev[i]; i++)
+        assert_int_equal(feed(r, ev[i]), 1);
+    struct evt_results_opts o = {.layout = EVT_RESULTS_LIGHTEVAL};
+    char *text = render(r, &o);
+    char *res = section(text, "results");
+    assert_string_equal(res,
+        "\"results\": {\n"
+        "    \"mmlu:anatomy|5\": {\n      \"acc\": 0.25,\n"
+        "      \"acc_stderr\": 0.5\n    },\n"
+        "    \"gsm8k|5\": {\n      \"em,strict\": 1,\n"
+        "      \"em,strict_stderr\": 0.125\n    },\n"
+        "    \"mmlu:astronomy|5\": {\n      \"acc\": 0.75,\n"
+        "      \"acc_stderr\": 0.25,\n      \"f1\": null\n    },\n"
+        "    \"mmlu:college|5\": {\n      \"f1\": 0.5\n    },\n"
+        "    \"lighteval|arc:easy|25\": {\n      \"acc\": 0.5\n    },\n"
+        "    \"lighteval|arc:challenge|25\": {\n      \"acc\": 1.0\n    },\n"
+        "    \"x|0\": {\n      \"acc\": 0.0\n    },\n"
+        "    \"mmlu:_average|5\": {\n      \"acc\": 0.5,\n"
+        "      \"acc_stderr\": 0.375\n    },\n"
+        "    \"lighteval|arc:_average|25\": {\n      \"acc\": 0.75\n    },\n"
+        "    \"all\": {\n      \"acc\": 0.5,\n      \"acc_stderr\": 0.375,\n"
+        "      \"em,strict\": 1.0,\n      \"em,strict_stderr\": 0.125,\n"
+        "      \"f1\": 0.5\n    }\n  }");
+    char *ver = section(text, "versions");
+    assert_string_equal(ver, "\"versions\": {\n    \"mmlu:anatomy|5\": 1,\n"
+                             "    \"x|0\": 2\n  }");
+    char *ct = section(text, "config_tasks");
+    assert_string_equal(ct, "\"config_tasks\": {\n    \"mmlu:anatomy|5\": {\n"
+                            "      \"name\": \"a\"\n    }\n  }");
+    free(ct);
+    free(ver);
+    free(res);
+    free(text);
+    evt_results_free(r);
+}
+
+static const char *const light_keys[] = {
+    "config_general", "results", "versions", "config_tasks",
+    "summary_tasks", "summary_general", NULL};
+
+/* A harness that is not lighteval: config_general from run_start's
+ * fields and config (redacted), defaults for the rest; top-level order. */
+static void test_lighteval_config_general(void **state)
+{
+    (void)state;
+    struct evt_results *r = evt_results_new();
+    assert_int_equal(feed(r, "{\"kind\": \"run_start\", \"run_id\": \"r\", "
+                             "\"seq\": 1, \"time_ns\": 1735732800000000000, "
+                             "\"model_args\": \"pretrained=org/m,token=hf_x\","
+                             " \"git_hash\": \"abc1234\", \"config\": "
+                             "{\"batch_size\": 1, \"limit\": 8, "
+                             "\"api_key\": \"sk-1\"}}"), 1);
+    assert_int_equal(feed(r, "{\"kind\": \"result\", \"run_id\": \"r\", "
+                             "\"seq\": 2, \"task\": \"t\", \"metric\": "
+                             "\"acc\", \"value\": 0.5}"), 1);
+    assert_int_equal(feed(r, "{\"kind\": \"run_end\", \"run_id\": \"r\", "
+                             "\"seq\": 3, \"time_ns\": 1735732802500000000}"),
+                     1);
+    struct evt_results_opts o = {.layout = EVT_RESULTS_LIGHTEVAL,
+                                 .redact = 1};
+    char *text = render(r, &o);
+    cJSON *root = cJSON_Parse(text);
+    assert_non_null(root);
+    const cJSON *c = root->child;
+    for (int i = 0; light_keys[i]; i++, c = c->next)
+        assert_string_equal(c->string, light_keys[i]);
+    assert_null(c);
+    char *cg = section(text, "config_general");
+    assert_string_equal(cg,
+        "\"config_general\": {\n"
+        "    \"lighteval_sha\": \"abc1234\",\n"
+        "    \"num_fewshot_seeds\": 1,\n"
+        "    \"max_samples\": 8,\n"
+        "    \"job_id\": \"0\",\n"
+        "    \"start_time\": 1735732800.0,\n"
+        "    \"end_time\": 1735732802.5,\n"
+        "    \"total_evaluation_time_secondes\": \"2.5\",\n"
+        "    \"model_config\": {\n"
+        "      \"model_name\": \"org/m\",\n"
+        "      \"model_args\": \"pretrained=org/m,token=[REDACTED]\",\n"
+        "      \"batch_size\": 1,\n"
+        "      \"limit\": 8,\n"
+        "      \"api_key\": \"[REDACTED]\"\n"
+        "    },\n"
+        "    \"model_name\": \"org/m\"\n  }");
+    assert_non_null(strstr(text, "\"results\": {\n    \"t|0\": {\n"
+                                 "      \"acc\": 0.5\n    },\n"
+                                 "    \"all\": {\n      \"acc\": 0.5\n"));
+    assert_non_null(strstr(text, "\"summary_tasks\": {},\n"));
+    assert_non_null(strstr(text, "\"summary_general\": {\n"
+                                 "    \"hashes\": {},"));
+    free(cg);
+    cJSON_Delete(root);
+    free(text);
+    evt_results_free(r);
+}
+
+static void check_light_path(struct evt_results *r, const char *model,
+                             const char *want_sub)
+{
+    char *ev = tu_fmt("{\"kind\": \"run_start\", \"model_name\": \"%s\", "
+                      "\"date\": \"2025-01-01T12:00:00.5\"}", model);
+    assert_int_equal(feed(r, ev), 1);
+    struct evt_results_opts o = {.layout = EVT_RESULTS_LIGHTEVAL,
+                                 .redact = 1, .secrets = {MARKER}};
+    char *sub, *name;
+    assert_int_equal(evt_results_file_path(r, &o, &sub, &name), 0);
+    assert_string_equal(sub, want_sub);
+    assert_string_equal(name, "results_2025-01-01T12-00-00.5.json");
+    free(sub);
+    free(name);
+    free(ev);
+}
+
+/* {dir}/results/{org}/{model}/: whatever the model name, the file stays
+ * inside "results" two levels down at most, secrets removed. */
+static void test_lighteval_paths(void **state)
+{
+    (void)state;
+    struct evt_results *r = evt_results_new();
+    check_light_path(r, "org/model", "results/org/model");
+    check_light_path(r, "model", "results/model");
+    check_light_path(r, "", "results");
+    check_light_path(r, "a/b/c", "results/a/b_c");
+    check_light_path(r, "/ckpt//run1/step100/", "results/ckpt/run1_step100");
+    check_light_path(r, "../../etc/passwd", "results/_./_._etc_passwd");
+    check_light_path(r, "..", "results/_.");
+    check_light_path(r, "org/.hidden", "results/org/_hidden");
+    check_light_path(r, "c:\\\\x|y", "results/c__x_y");
+    check_light_path(r, "me/" MARKER, "results/me/[REDACTED]");
+    evt_results_free(r);
+    /* through the sink: only results/org/x_y under dir */
+    char *dir = tu_tmpdir();
+    evt_tracker *t = open_sink(dir, "{\"layout\": \"lighteval\"}");
+    log_json(t, EVT_EV_RUN_START, "{\"model_name\": \"/org/../../x/y\", "
+                                  "\"date\": \"D\"}");
+    assert_int_equal(evt_log_result(t, "t", "acc", NULL, 1.0, NAN, -1),
+                     EVT_OK);
+    assert_int_equal(evt_close(t, 10000), EVT_OK);
+    char *q = tu_fmt("%s/results/org/_._.._x_y/results_D.json", dir);
+    char *text = tu_read_file(q, NULL);
+    if (!text)
+        fail_msg("%s was not written", q);
+    free(text);
+    free(q);
+    tu_rmtree(dir);
+}
+
+/* Two lighteval runs with the same date: results_<date>.json and
+ * results_<date>_2.json; with the run stamp, two files too. */
+static void test_lighteval_two_runs_same_second(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    for (int dated = 0; dated < 2; dated++) {
+        evt_tracker *a = open_sink(dir, "{\"layout\": \"lighteval\"}");
+        evt_tracker *b = open_sink(dir, "{\"layout\": \"lighteval\"}");
+        const char *rs = dated ? "{\"model_name\": \"org/same\", \"date\": "
+                                 "\"2025-01-01T12:00:00\"}"
+                               : "{\"model_name\": \"org/two\"}";
+        log_json(a, EVT_EV_RUN_START, rs);
+        log_json(b, EVT_EV_RUN_START, rs);
+        assert_int_equal(evt_log_result(a, "t", "acc", NULL, 0.25, NAN, -1),
+                         EVT_OK);
+        assert_int_equal(evt_log_result(b, "t", "acc", NULL, 0.75, NAN, -1),
+                         EVT_OK);
+        assert_int_equal(evt_close(a, 10000), EVT_OK);
+        assert_int_equal(evt_close(b, 10000), EVT_OK);
+    }
+    char *sub = tu_fmt("%s/results/org/two", dir);
+    assert_int_equal(count_files(sub, ".json"), 2);
+    free(sub);
+    char *p1 = tu_fmt("%s/results/org/same/results_2025-01-01T12-00-00.json",
+                      dir);
+    char *p2 = tu_fmt("%s/results/org/same/results_2025-01-01T12-00-00_2"
+                      ".json", dir);
+    char *t1 = tu_read_file(p1, NULL), *t2 = tu_read_file(p2, NULL);
+    assert_non_null(t1);
+    assert_non_null(t2);
+    assert_true(strcmp(t1, t2) != 0);
+    free(t1);
+    free(t2);
+    free(p1);
+    free(p2);
+    tu_rmtree(dir);
+}
+
+/* NaN policy in the lighteval layout: strict writes null and lists the
+ * paths (the "all" mean of a NaN is NaN too); bare writes the tokens. */
+static void test_lighteval_nan(void **state)
+{
+    (void)state;
+    for (int bare = 0; bare < 2; bare++) {
+        char *dir = tu_tmpdir();
+        evt_tracker *t = open_sink(dir, bare ? "{\"layout\": \"lighteval\", "
+                                               "\"nan\": \"bare\"}"
+                                             : "{\"layout\": \"lighteval\"}");
+        log_json(t, EVT_EV_RUN_START, "{\"model_name\": \"m\", \"date\": "
+                                      "\"D\"}");
+        assert_int_equal(evt_log_result(t, "t|0", "acc", NULL, NAN, INFINITY,
+                                        -1), EVT_OK);
+        assert_int_equal(evt_close(t, 10000), EVT_OK);
+        char *path = tu_fmt("%s/results/m/results_D.json", dir);
+        char *text = tu_read_file(path, NULL);
+        assert_non_null(text);
+        if (bare) {
+            assert_non_null(strstr(text, "\"t|0\": {\n      \"acc\": NaN,\n"
+                                         "      \"acc_stderr\": Infinity\n"));
+            assert_null(strstr(text, "nonfinite_values"));
+        } else {
+            cJSON *root = cJSON_Parse(text);
+            assert_non_null(root);
+            cJSON_Delete(root);
+            assert_non_null(strstr(
+                text, "  \"nonfinite_values\": {\n"
+                      "    \"$.results['t|0'].acc\": \"NaN\",\n"
+                      "    \"$.results['t|0'].acc_stderr\": \"Infinity\",\n"
+                      "    \"$.results.all.acc\": \"NaN\",\n"
+                      "    \"$.results.all.acc_stderr\": \"Infinity\"\n"
+                      "  }\n}"));
+        }
+        free(text);
+        free(path);
+        tu_rmtree(dir);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -992,6 +1578,15 @@ int main(void)
         cmocka_unit_test(test_flush_rewrites),
         cmocka_unit_test(test_bad_config_disables),
         cmocka_unit_test(test_atomic_kill),
+        cmocka_unit_test(test_xxh64_vectors),
+        cmocka_unit_test(test_lighteval_sample_hashes),
+        cmocka_unit_test(test_lighteval_means),
+        cmocka_unit_test(test_lighteval_config_general),
+        cmocka_unit_test(test_lighteval_paths),
+        cmocka_unit_test(test_lighteval_two_runs_same_second),
+        cmocka_unit_test(test_lighteval_nan),
+        cmocka_unit_test(test_roundtrip_lighteval_smoke),
+        cmocka_unit_test(test_roundtrip_lighteval_math500),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

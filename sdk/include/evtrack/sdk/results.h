@@ -1,13 +1,16 @@
 /* evtrack/sdk/results.h -- aggregate a run's events into the results dict
- * of lmms-eval or lm-evaluation-harness ("{date}_results.json").
+ * of lmms-eval ("{date}_results.json"), lm-evaluation-harness
+ * ("results_{date}.json") or lighteval ("results/{org}/{model}/
+ * results_{date}.json").
  *
  * Feed decoded events (run_start, task_config, result, sample, run_end;
  * docs/EVENTS.md) in delivery order with evt_results_add(); render the
  * dict at any time, as many times as wanted, as JSON text (Python
  * json.dumps(indent=2) bytes, no trailing newline), as msgpack bytes, or as
  * a cJSON tree for evt_make_table(). The key order, the values and the
- * hashes follow shared/reference/formats.md sections 2, 2.4 and 2.5; the
- * rules and the differences from upstream are in docs/sinks/local-json.md.
+ * hashes follow shared/reference/formats.md sections 2, 2.4, 2.5 and 4;
+ * the rules and the differences from upstream are in
+ * docs/sinks/local-json.md.
  *
  * What each event contributes:
  *  - run_start (the last one wins): config, model_source, model_name,
@@ -23,8 +26,10 @@
  *    statistics; the last one per (task, metric, filter) wins and keeps
  *    the place of the first;
  *  - sample: only its doc_hash (or the hash of its doc), prompt_hash and
- *    target_hash, for task_hashes, and the count, for n-samples when the
- *    task_config gives none. Samples are not kept.
+ *    target_hash, for task_hashes, the count, for n-samples when the
+ *    task_config gives none, and the xxh64 of its query, input_tokens and
+ *    output_tokens (8 bytes each, when present) for lighteval's
+ *    summary_tasks. Samples are not kept.
  * Events repeated by an at-least-once delivery (same run_id, seq not
  * above the last one taken from that run_id) are ignored.
  *
@@ -49,7 +54,9 @@ struct evt_results; /* opaque aggregator */
 
 enum evt_results_layout {
     EVT_RESULTS_LMMS_EVAL = 0, /* lmms-eval 0.7: {date}_results.json */
-    EVT_RESULTS_LM_EVAL = 1    /* lm-eval 0.4.x: results_{date}.json */
+    EVT_RESULTS_LM_EVAL = 1,   /* lm-eval 0.4.x: results_{date}.json */
+    /* lighteval 0.13: results/{org}/{model}/results_{date}.json */
+    EVT_RESULTS_LIGHTEVAL = 2
 };
 
 /* Non-finite floats (NaN, Infinity, -Infinity) anywhere in the dict. */
@@ -150,8 +157,11 @@ cJSON *evt_results_to_cjson(const struct evt_results *r,
  * *subdir is the sanitized model name made safe as one path component
  * ("" when the model name is empty; files then go directly into the
  * output folder) and *name is "{date}_results.json" (lmms-eval) or
- * "results_{date}.json" (lm-eval), date made safe as a component too.
- * Both are heap strings (free()). 0, or -1 on OOM. */
+ * "results_{date}.json" (lm-eval, lighteval), date made safe as a
+ * component too. For lighteval *subdir is "results/{org}/{model}" (two or
+ * three safe components: "results/{model}" for a name without '/',
+ * "results" for an empty one). Both are heap strings (free()). 0, or -1
+ * on OOM. */
 int evt_results_file_path(const struct evt_results *r,
                           const struct evt_results_opts *o, char **subdir,
                           char **name);
@@ -165,8 +175,8 @@ int evt_results_file_path(const struct evt_results *r,
 char *evt_run_model_subdir(const msgpack_object *run_start,
                            const struct evt_results_opts *o);
 
-/* "lmms-eval" / "lm-eval" -> *out; "strict" / "bare" -> *out. 0, or -1 for
- * any other name (then *out is unchanged). */
+/* "lmms-eval" / "lm-eval" / "lighteval" -> *out; "strict" / "bare" ->
+ * *out. 0, or -1 for any other name (then *out is unchanged). */
 int evt_results_layout_from_name(const char *name,
                                  enum evt_results_layout *out);
 int evt_results_nan_from_name(const char *name, enum evt_results_nan *out);
@@ -179,6 +189,17 @@ char *evt_results_redact_text(const char *s, size_t len);
 
 /* SHA-256 of data[0..len) as 64 lowercase hex digits and a NUL. */
 void evt_results_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* xxh64 (seed 0) of data[0..len) as 16 lowercase hex digits and a NUL, as
+ * lighteval's hexdigest(); xxh64("") is "ef46db3751d8e999". */
+void evt_results_xxh64_hex(const void *data, size_t len, char out[17]);
+
+/* lighteval's compiled hash (formats.md 4): the xxh64 of the n hashes
+ * (each 16 hex digits) sorted and concatenated; n may be 0. E.g.
+ * {"59e69564209a91fb", "3351f56a8a456915"} -> "03b164c76f6f3dc5".
+ * 0, or -1 on OOM or a hash that is not 16 lowercase hex digits. */
+int evt_results_xxh64_compile(const char *const *hex, size_t n,
+                              char out[17]);
 
 #ifdef __cplusplus
 }
