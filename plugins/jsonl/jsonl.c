@@ -1,6 +1,7 @@
 /* jsonl.c -- evtrack-sink-jsonl.so: per-task sample files in the JSONL
- * layout of lmms-eval (default) or lm-evaluation-harness, streamed one
- * line per sample event. Documentation: docs/sinks/jsonl.md.
+ * layout of lmms-eval (default), lm-evaluation-harness or lighteval's
+ * details, streamed one line per sample event. Documentation:
+ * docs/sinks/jsonl.md.
  *
  * Contract with the host (docs/ABI.md):
  *  - write(): each sample line is appended with one write(2) as its event
@@ -59,10 +60,12 @@ struct jl {
 
 static const struct evt_config_key keys[] = {
     {"layout", EVT_CFG_STR, 0, "\"lmms-eval\"",
-     "file names and record layout: \"lmms-eval\" or \"lm-eval\""},
+     "file names and record layout: \"lmms-eval\", \"lm-eval\" or "
+     "\"lighteval\""},
     {"dir", EVT_CFG_STR, 0, NULL,
      "folder of the sample files (relative: to output_dir); default "
-     "output_dir/<sanitized model> (lmms-eval) or output_dir (lm-eval)"},
+     "output_dir/<sanitized model> (lmms-eval, lm-eval) or "
+     "output_dir/details/<org>/<model>/<date> (lighteval)"},
     {"fsync", EVT_CFG_STR, 0, "\"flush\"",
      "\"none\", \"flush\" (on flush, run_end and close) or \"always\" "
      "(after every batch)"},
@@ -118,14 +121,120 @@ static char *make_date(const char *p, size_t n)
     return d;
 }
 
-/* The folder of a run's files: the configured "dir", else output_dir plus
- * the model subdir that local-json uses for the results file (from
- * run_start, NULL before one arrived: output_dir itself), so that the
- * samples of a run always land next to its results. */
-static char *make_dir(const struct jl *s, const msgpack_object *run_start)
+/* The value of "<key>" at the start of a ','-separated item of args
+ * ("pretrained=org/m,dtype=x"), heap; NULL when absent or on OOM. */
+static char *arg_value(const char *args, const char *key)
+{
+    size_t k = strlen(key);
+    for (const char *p = args; *p;) {
+        if (strncmp(p, key, k) == 0) {
+            size_t n = strcspn(p + k, ",");
+            char *v = malloc(n + 1);
+            if (v) {
+                memcpy(v, p + k, n);
+                v[n] = '\0';
+            }
+            return v;
+        }
+        p += strcspn(p, ",");
+        p += *p == ',';
+    }
+    return NULL;
+}
+
+/* The model name lighteval files details under: run_start's
+ * "model_name", else the first of the keys local-json reads (sdk
+ * results.c) that starts an item of a "model_args" string; "" when there
+ * is none. Heap; NULL on OOM. */
+static char *le_model_name(const msgpack_object *run_start)
+{
+    static const char *const arg_keys[] = {
+        "peft=",      "delta=",    "pretrained=", "model=", "model_version=",
+        "model_name=", "model_id=", "path=",       "engine="};
+    const msgpack_object *v = evt_mp_get(run_start, "model_name");
+    if (v && v->type == MSGPACK_OBJECT_STR)
+        return evt_mp_strdup(v);
+    const msgpack_object *a = evt_mp_get(run_start, "model_args");
+    char *args = a && a->type == MSGPACK_OBJECT_STR ? evt_mp_strdup(a)
+                                                    : strdup("");
+    char *name = NULL;
+    for (size_t i = 0; args && !name && i < sizeof arg_keys / sizeof *arg_keys;
+         i++)
+        name = arg_value(args, arg_keys[i]);
+    if (args && !name)
+        name = strdup("");
+    free(args);
+    return name;
+}
+
+/* Append "/<org>/<model>" as lighteval nests "org/model", with the rule
+ * local-json uses for lighteval's results folder: name split on '/'
+ * without the empty parts (so a leading '/' cannot make the path
+ * absolute); the first part is the org when there are two or more, the
+ * others joined with '/' are the model; each is one safe component of at
+ * most JL_MODEL_MAX bytes (so "." and ".." cannot appear, and a '/' left
+ * in the model becomes '_'). Nothing for an empty name. 0, or -1 on OOM. */
+static int append_model_path(struct evt_buf *b, const char *name)
+{
+    struct evt_buf part[2];
+    int np = 0, rc = 0;
+    evt_buf_init(&part[0]);
+    evt_buf_init(&part[1]);
+    for (const char *p = name; *p; p += *p == '/') {
+        size_t n = strcspn(p, "/");
+        if (n && np == 2)
+            evt_buf_puts(&part[1], "/");
+        evt_buf_put(&part[np ? 1 : 0], p, n);
+        np += n && np < 2;
+        p += n;
+    }
+    for (int i = 0; i < np && rc == 0; i++) {
+        char *c = evt_safe_component(part[i].data, part[i].len, JL_MODEL_MAX);
+        evt_buf_puts(b, "/");
+        evt_buf_puts(b, c ? c : "");
+        rc = c ? 0 : -1;
+        free(c);
+    }
+    if (part[0].oom || part[1].oom || b->oom)
+        rc = -1;
+    evt_buf_free(&part[0]);
+    evt_buf_free(&part[1]);
+    return rc;
+}
+
+/* lighteval's details folder: output_dir/details/<model path>/<date>. The
+ * model name is redacted as the other layouts' folder names are. */
+static char *lighteval_dir(const struct jl *s, const msgpack_object *rs,
+                           const char *date)
+{
+    char *raw = rs ? le_model_name(rs) : strdup("");
+    char *name = raw ? evt_results_redact_text(raw, strlen(raw)) : NULL;
+    struct evt_buf b;
+    evt_buf_init(&b);
+    evt_buf_puts(&b, out_dir(s));
+    evt_buf_puts(&b, "/details");
+    int rc = name ? append_model_path(&b, name) : -1;
+    evt_buf_puts(&b, "/");
+    evt_buf_puts(&b, date);
+    char *d = rc == 0 && !b.oom ? strdup(b.data) : NULL;
+    evt_buf_free(&b);
+    free(raw);
+    free(name);
+    return d;
+}
+
+/* The folder of a run's files: the configured "dir"; for lighteval its
+ * details folder; else output_dir plus the model subdir that local-json
+ * uses for the results file (from run_start, NULL before one arrived:
+ * output_dir itself), so that the samples of a run always land next to
+ * its results. */
+static char *make_dir(const struct jl *s, const msgpack_object *run_start,
+                      const char *date)
 {
     if (s->cfg_dir)
         return strdup(s->cfg_dir);
+    if (s->opts.layout == JL_LIGHTEVAL)
+        return lighteval_dir(s, run_start, date);
     struct evt_results_opts o = {.redact = 1};
     o.layout = s->opts.layout == JL_LMEVAL ? EVT_RESULTS_LM_EVAL
                                            : EVT_RESULTS_LMMS_EVAL;
@@ -169,15 +278,16 @@ static int pick(const char *v, const char *const *names, int n)
 
 static int read_config(struct jl *s, const evt_config *cfg)
 {
-    static const char *const layouts[] = {"lmms-eval", "lm-eval"};
+    static const char *const layouts[] = {"lmms-eval", "lm-eval",
+                                          "lighteval"};
     static const char *const syncs[] = {"none", "flush", "always"};
     const struct evt_host_api *api = s->api;
-    s->opts.layout = pick(api->cfg_str(cfg, "layout", "lmms-eval"), layouts, 2);
+    s->opts.layout = pick(api->cfg_str(cfg, "layout", "lmms-eval"), layouts, 3);
     s->sync = pick(api->cfg_str(cfg, "fsync", "flush"), syncs, 3);
     int64_t cap = api->cfg_int(cfg, "max_field_bytes", 0);
     s->opts.filter_key = api->cfg_bool(cfg, "filter_key", 1);
-    const char *err = s->opts.layout < 0 ? "layout must be \"lmms-eval\" or "
-                                           "\"lm-eval\""
+    const char *err = s->opts.layout < 0 ? "layout must be \"lmms-eval\", "
+                                           "\"lm-eval\" or \"lighteval\""
                       : s->sync < 0 ? "fsync must be \"none\", \"flush\" or "
                                       "\"always\""
                       : cap < 0     ? "max_field_bytes must not be negative"
@@ -234,7 +344,7 @@ static int create(evt_host *h, const struct evt_host_api *api,
     /* Until a run_start says otherwise: output_dir, the run's stamp. */
     const char *stamp = api->run_stamp(h);
     s->date = make_date(stamp, strlen(stamp));
-    s->dir = make_dir(s, NULL);
+    s->dir = s->date ? make_dir(s, NULL, s->date) : NULL;
     if (!s->date || !s->dir) {
         api->log(h, EVT_LOG_ERROR, "out of memory");
         free_inst(s);
@@ -275,13 +385,13 @@ static int flush(void *inst, int64_t deadline_ns)
 static int on_run_start(struct jl *s, const msgpack_object *ev)
 {
     const msgpack_object *d = evt_mp_get(ev, "date");
-    char *dir = make_dir(s, ev);
     char *date = NULL;
     if (d && d->type == MSGPACK_OBJECT_STR && d->via.str.size > 0)
         date = make_date(d->via.str.ptr, d->via.str.size);
     else
         date = make_date(s->api->run_stamp(s->h),
                          strlen(s->api->run_stamp(s->h)));
+    char *dir = date ? make_dir(s, ev, date) : NULL;
     if (!dir || !date) {
         free(dir);
         free(date);
@@ -292,18 +402,71 @@ static int on_run_start(struct jl *s, const msgpack_object *ev)
     return EVT_OK;
 }
 
+/* Length of the prefix of p[0..n) holding none of the bytes of reject
+ * (p may hold NUL bytes). */
+static size_t strcspn_n(const char *p, size_t n, const char *reject)
+{
+    size_t i = 0;
+    while (i < n && (!p[i] || !strchr(reject, p[i])))
+        i++;
+    return i;
+}
+
+/* A lighteval task name as one file-name component: '|' and ':' are kept
+ * ("mmlu:anatomy|5"), each part between them is made safe with
+ * evt_safe_component, and the whole is cut to max bytes ("_" when empty).
+ * Heap; NULL on OOM. */
+static char *le_task_component(const char *name, size_t len, size_t max)
+{
+    struct evt_buf b;
+    evt_buf_init(&b);
+    int oom = 0;
+    for (size_t i = 0; i < len && b.len < max && !oom;) {
+        if (name[i] == '|' || name[i] == ':') {
+            evt_buf_put(&b, name + i++, 1);
+            continue;
+        }
+        size_t n = strcspn_n(name + i, len - i, "|:");
+        char *part = evt_safe_component(name + i, n, max - b.len);
+        if (part)
+            evt_buf_puts(&b, part);
+        oom = !part;
+        free(part);
+        i += n;
+    }
+    if (!oom && b.len == 0)
+        evt_buf_puts(&b, "_");
+    char *out = oom || b.oom ? NULL : strdup(b.data);
+    evt_buf_free(&b);
+    return out;
+}
+
+/* The task name as it appears in the file name. */
+static char *task_component(const struct jl *s, const msgpack_object *task)
+{
+    const char *p = task->via.str.ptr;
+    size_t n = task->via.str.size;
+    return s->opts.layout == JL_LIGHTEVAL
+               ? le_task_component(p, n, JL_TASK_MAX)
+               : evt_safe_component(p, n, JL_TASK_MAX);
+}
+
 /* The task file's path in s->path. */
 static int task_path(struct jl *s, const msgpack_object *task)
 {
-    char *safe = evt_safe_component(task->via.str.ptr, task->via.str.size,
-                                    JL_TASK_MAX);
+    char *safe = task_component(s, task);
     if (!safe)
         return -1;
     struct evt_buf *p = &s->path;
     p->len = 0;
     evt_buf_puts(p, s->dir);
     evt_buf_puts(p, "/");
-    if (s->opts.layout == JL_LMEVAL) {
+    if (s->opts.layout == JL_LIGHTEVAL) {
+        evt_buf_puts(p, "details_");
+        evt_buf_puts(p, safe);
+        evt_buf_puts(p, "_");
+        evt_buf_puts(p, s->date);
+    } else if (s->opts.layout == JL_LMEVAL) {
         evt_buf_puts(p, "samples_");
         evt_buf_puts(p, safe);
         evt_buf_puts(p, "_");
@@ -479,7 +642,8 @@ static const struct evt_sink_vtable vtable = {
     .abi_version = EVT_SINK_ABI_VERSION,
     .name = "jsonl",
     .version = "0.1.0",
-    .description = "per-task sample JSONL files (lmms-eval or lm-eval layout)",
+    .description = "per-task sample JSONL files (lmms-eval, lm-eval or "
+                   "lighteval layout)",
     .event_mask = EVT_EV_RUN_START | EVT_EV_SAMPLE | EVT_EV_RUN_END,
     .flags = 0,
     .config_keys = keys,

@@ -1,13 +1,16 @@
 /* record.c -- sample event to JSONL line (record.h).
  *
  * The event's fields are picked by name, transformed in a msgpack zone
- * (str() of leaves, unwrapping, argument maps), laid out as one msgpack
+ * (str() of leaves, unwrapping, argument maps, lighteval's Doc and
+ * ModelResponse structs), laid out as one msgpack
  * map in the key order of the layout, passed once through fix() (string
  * caps, bin/ext and container keys to their Python str()), and written
  * with the sdk's json.dumps-compatible writer. */
 #include "record.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pyrepr.h"
@@ -16,13 +19,16 @@
 enum jf {
     JF_TASK, JF_DOC_ID, JF_DOC, JF_TARGET, JF_ARGUMENTS, JF_RESPS,
     JF_FRESPS, JF_FILTER, JF_METRICS, JF_DOC_HASH, JF_PROMPT_HASH,
-    JF_TARGET_HASH, JF_TOKEN_COUNTS, JF_INPUT_MEDIA, JF_INPUT, JF_COUNT
+    JF_TARGET_HASH, JF_TOKEN_COUNTS, JF_INPUT_MEDIA, JF_INPUT,
+    /* lighteval's own names (the lighteval layout) */
+    JF_METRIC, JF_MODEL_RESPONSE, JF_ID, JF_COUNT
 };
 
 static const char *const jf_name[JF_COUNT] = {
     "task", "doc_id", "doc", "target", "arguments", "resps",
     "filtered_resps", "filter", "metrics", "doc_hash", "prompt_hash",
-    "target_hash", "token_counts", "input_media", "input"};
+    "target_hash", "token_counts", "input_media", "input", "metric",
+    "model_response", "id"};
 
 #define JB(f) (1u << (f))
 /* The fields each layout consumes; any other field is an "extra". */
@@ -154,14 +160,21 @@ static int add_obj(struct ctx *c, const msgpack_object *key,
 }
 
 /* Add key (a static string) when val is not NULL. */
+/* A str object for a static C string. */
+static msgpack_object cstr(const char *s)
+{
+    msgpack_object k;
+    k.type = MSGPACK_OBJECT_STR;
+    k.via.str.ptr = s;
+    k.via.str.size = (uint32_t)strlen(s);
+    return k;
+}
+
 static int add(struct ctx *c, const char *key, const msgpack_object *val)
 {
     if (!val)
         return 0;
-    msgpack_object k;
-    k.type = MSGPACK_OBJECT_STR;
-    k.via.str.ptr = key;
-    k.via.str.size = (uint32_t)strlen(key);
+    msgpack_object k = cstr(key);
     return add_obj(c, &k, val);
 }
 
@@ -417,6 +430,276 @@ static int build_lmeval(struct ctx *c, const msgpack_object *ev)
     return rc;
 }
 
+/* ---- lighteval details --------------------------------------------------*/
+
+/* 1 when the event is a lighteval detail already: it carries lighteval's
+ * "metric" or "model_response", so its "doc" is a lighteval Doc. */
+static int le_native(const struct ctx *c)
+{
+    return c->f[JF_METRIC] || c->f[JF_MODEL_RESPONSE];
+}
+
+static int is_map(const msgpack_object *o)
+{
+    return o && o->type == MSGPACK_OBJECT_MAP;
+}
+
+/* The fields the lighteval layout consumes: the three columns and the id
+ * lighteval drops, plus the evtrack fields of each column it builds. */
+static unsigned le_known(const struct ctx *c)
+{
+    unsigned k = JB(JF_TASK) | JB(JF_DOC_ID) | JB(JF_DOC) | JB(JF_METRIC) |
+                 JB(JF_MODEL_RESPONSE) | JB(JF_ID);
+    if (!le_native(c))
+        k |= JB(JF_TARGET);
+    if (!c->f[JF_METRIC] && is_map(c->f[JF_METRICS]))
+        k |= JB(JF_METRICS);
+    if (!c->f[JF_MODEL_RESPONSE])
+        k |= JB(JF_INPUT) | JB(JF_ARGUMENTS) | JB(JF_RESPS) | JB(JF_FRESPS);
+    return k;
+}
+
+static void mk_array(msgpack_object *out, msgpack_object *items, uint32_t n)
+{
+    out->type = MSGPACK_OBJECT_ARRAY;
+    out->via.array.size = n;
+    out->via.array.ptr = items;
+}
+
+static void put_kv(msgpack_object_kv *kv, uint32_t *n, const char *key,
+                   const msgpack_object *val)
+{
+    kv[*n].key = cstr(key);
+    kv[*n].val = *val;
+    (*n)++;
+}
+
+/* Doc.choices and Doc.gold_index from the target: an array lists every
+ * gold answer, any other value is the one gold answer. Each choice is its
+ * Python str(); gold_index is always a list, so the column keeps one type
+ * (formats.md §9 #12). */
+static int le_golds(struct ctx *c, msgpack_object_kv *kv, uint32_t *nkv)
+{
+    const msgpack_object *t = c->f[JF_TARGET];
+    int is_arr = t->type == MSGPACK_OBJECT_ARRAY;
+    uint32_t n = is_arr ? t->via.array.size : 1;
+    msgpack_object *ch = zalloc(c, (size_t)n * sizeof *ch);
+    msgpack_object *ix = zalloc(c, (size_t)n * sizeof *ix);
+    if (!ch || !ix)
+        return JL_REC_NOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = to_str(c, is_arr ? &t->via.array.ptr[i] : t, &ch[i]);
+        if (rc)
+            return rc;
+        ix[i].type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+        ix[i].via.u64 = i;
+    }
+    msgpack_object v;
+    mk_array(&v, ch, n);
+    put_kv(kv, nkv, "choices", &v);
+    mk_array(&v, ix, n);
+    put_kv(kv, nkv, "gold_index", &v);
+    return 0;
+}
+
+/* lighteval's Doc from an evtrack sample, in the order of the Doc fields:
+ * choices, gold_index (from target), id (str(doc_id)), specific (the
+ * sample's doc), task_name (task). */
+static int le_doc(struct ctx *c, msgpack_object *out)
+{
+    msgpack_object_kv *kv = zalloc(c, 5 * sizeof *kv);
+    if (!kv)
+        return JL_REC_NOMEM;
+    uint32_t n = 0;
+    int rc = 0;
+    const msgpack_object *t = c->f[JF_TARGET];
+    if (t && t->type != MSGPACK_OBJECT_NIL)
+        rc = le_golds(c, kv, &n);
+    msgpack_object id;
+    if (!rc && c->f[JF_DOC_ID] && !(rc = to_str(c, c->f[JF_DOC_ID], &id)))
+        put_kv(kv, &n, "id", &id);
+    if (rc)
+        return rc;
+    if (c->f[JF_DOC])
+        put_kv(kv, &n, "specific", c->f[JF_DOC]);
+    if (c->f[JF_TASK])
+        put_kv(kv, &n, "task_name", c->f[JF_TASK]);
+    out->type = MSGPACK_OBJECT_MAP;
+    out->via.map.size = n;
+    out->via.map.ptr = kv;
+    return 0;
+}
+
+static int is_number(const msgpack_object *o)
+{
+    return o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+           o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ||
+           o->type == MSGPACK_OBJECT_FLOAT32 ||
+           o->type == MSGPACK_OBJECT_FLOAT64;
+}
+
+/* A loglikelihood result as the harnesses log it: [logprob, is_greedy]. */
+static int is_ll_pair(const msgpack_object *o)
+{
+    return o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 2 &&
+           is_number(&o->via.array.ptr[0]) &&
+           o->via.array.ptr[1].type == MSGPACK_OBJECT_BOOLEAN;
+}
+
+/* Walks the items of resps or filtered_resps: the repeats of each request
+ * in turn. A request that is not an array, or is one loglikelihood pair,
+ * is one item; so is a whole value that is not an array. */
+struct le_iter {
+    const msgpack_object *l;
+    uint32_t i, j;
+};
+
+static const msgpack_object *le_next(struct le_iter *it)
+{
+    const msgpack_object *l = it->l;
+    if (l->type != MSGPACK_OBJECT_ARRAY)
+        return it->i++ == 0 ? l : NULL;
+    while (it->i < l->via.array.size) {
+        const msgpack_object *r = &l->via.array.ptr[it->i];
+        if (r->type != MSGPACK_OBJECT_ARRAY || is_ll_pair(r)) {
+            it->i++;
+            return r;
+        }
+        if (it->j < r->via.array.size)
+            return &r->via.array.ptr[it->j++];
+        it->i++;
+        it->j = 0;
+    }
+    return NULL;
+}
+
+/* The items of a resps-like value sorted into ModelResponse lists: texts
+ * (str() of every item that is not a number or a pair), logprobs (numbers
+ * and the first member of pairs), argmax_logits_eq_gold (the second). */
+struct le_lists {
+    msgpack_object *text, *lp, *eq;
+    uint32_t nt, nl, ne;
+};
+
+static int le_split(struct ctx *c, const msgpack_object *l,
+                    struct le_lists *o)
+{
+    struct le_iter it = {l, 0, 0};
+    size_t n = 0;
+    while (le_next(&it))
+        n++;
+    if (n > UINT32_MAX)
+        return skip(c, "too many responses");
+    *o = (struct le_lists){zalloc(c, n * sizeof *o->text),
+                           zalloc(c, n * sizeof *o->lp),
+                           zalloc(c, n * sizeof *o->eq), 0, 0, 0};
+    if (!o->text || !o->lp || !o->eq)
+        return JL_REC_NOMEM;
+    it = (struct le_iter){l, 0, 0};
+    for (const msgpack_object *x; (x = le_next(&it));) {
+        int rc = 0;
+        if (is_ll_pair(x)) {
+            o->lp[o->nl++] = x->via.array.ptr[0];
+            o->eq[o->ne++] = x->via.array.ptr[1];
+        } else if (is_number(x)) {
+            o->lp[o->nl++] = *x;
+        } else if ((rc = to_str(c, x, &o->text[o->nt++]))) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* ModelResponse.input: the sample's "input", else arguments[0]. */
+static const msgpack_object *le_input(const struct ctx *c)
+{
+    const msgpack_object *a = c->f[JF_ARGUMENTS];
+    if (c->f[JF_INPUT])
+        return c->f[JF_INPUT];
+    if (a && a->type == MSGPACK_OBJECT_ARRAY && a->via.array.size > 0)
+        return &a->via.array.ptr[0];
+    return NULL;
+}
+
+static void put_list(msgpack_object_kv *kv, uint32_t *n, const char *key,
+                     msgpack_object *items, uint32_t len)
+{
+    msgpack_object v;
+    mk_array(&v, items, len);
+    put_kv(kv, n, key, &v);
+}
+
+/* lighteval's ModelResponse from an evtrack sample, in the order of its
+ * fields: input, text (resps), text_post_processed (filtered_resps),
+ * logprobs, argmax_logits_eq_gold (resps). out->via.map.size is 0 when
+ * the sample has none of these. */
+static int le_model_response(struct ctx *c, msgpack_object *out)
+{
+    msgpack_object_kv *kv = zalloc(c, 5 * sizeof *kv);
+    if (!kv)
+        return JL_REC_NOMEM;
+    uint32_t n = 0;
+    int rc = 0;
+    struct le_lists r = {0}, f = {0};
+    if (le_input(c))
+        put_kv(kv, &n, "input", le_input(c));
+    if (c->f[JF_RESPS] && !(rc = le_split(c, c->f[JF_RESPS], &r)))
+        put_list(kv, &n, "text", r.text, r.nt);
+    if (!rc && c->f[JF_FRESPS] && !(rc = le_split(c, c->f[JF_FRESPS], &f)))
+        put_list(kv, &n, "text_post_processed", f.text, f.nt);
+    if (rc)
+        return rc;
+    if (c->f[JF_RESPS]) {
+        put_list(kv, &n, "logprobs", r.lp, r.nl);
+        put_list(kv, &n, "argmax_logits_eq_gold", r.eq, r.ne);
+    }
+    out->type = MSGPACK_OBJECT_MAP;
+    out->via.map.size = n;
+    out->via.map.ptr = kv;
+    return 0;
+}
+
+/* Python's sorted() on str keys: code point order, which is UTF-8 byte
+ * order. Equal keys (a producer's bug) keep a fixed order by address. */
+static int key_cmp(const void *pa, const void *pb)
+{
+    const msgpack_object_kv *a = pa, *b = pb;
+    if (a->key.type != b->key.type || a->key.type != MSGPACK_OBJECT_STR)
+        return a->key.type < b->key.type ? -1 : a->key.type > b->key.type;
+    uint32_t na = a->key.via.str.size, nb = b->key.via.str.size;
+    int r = memcmp(a->key.via.str.ptr, b->key.via.str.ptr, na < nb ? na : nb);
+    if (r || na != nb)
+        return r ? r : (na < nb ? -1 : 1);
+    uintptr_t x = (uintptr_t)a->key.via.str.ptr;
+    uintptr_t y = (uintptr_t)b->key.via.str.ptr;
+    return x < y ? -1 : x > y;
+}
+
+/* doc, metric, model_response and every field the layout does not
+ * consume, sorted by key, as lighteval sorts its detail columns. */
+static int build_lighteval(struct ctx *c, const msgpack_object *ev)
+{
+    msgpack_object v;
+    int rc = 0;
+    if (le_native(c))
+        rc = add_field(c, JF_DOC);
+    else if (!(rc = le_doc(c, &v)))
+        rc = add(c, "doc", &v);
+    if (!rc && c->f[JF_METRIC])
+        rc = add_field(c, JF_METRIC);
+    else if (!rc && is_map(c->f[JF_METRICS]))
+        rc = add(c, "metric", c->f[JF_METRICS]);
+    if (!rc && c->f[JF_MODEL_RESPONSE])
+        rc = add_field(c, JF_MODEL_RESPONSE);
+    else if (!rc && !(rc = le_model_response(c, &v)) && v.via.map.size > 0)
+        rc = add(c, "model_response", &v);
+    if (!rc)
+        rc = add_extras(c, ev);
+    if (!rc && c->n > 1)
+        qsort(c->kv, c->n, sizeof *c->kv, key_cmp);
+    return rc;
+}
+
 /* ---- fix: string caps, bin/ext and container keys -----------------------*/
 
 /* out = p[0..n), cut to max_field_bytes on a UTF-8 boundary plus the
@@ -559,6 +842,10 @@ static void collect(struct ctx *c, const msgpack_object *ev)
         if (f >= 0 && !c->f[f])
             c->f[f] = &kv->val;
     }
+    if (c->o->layout == JL_LIGHTEVAL) {
+        c->known = le_known(c);
+        return;
+    }
     c->known = c->o->layout == JL_LMEVAL ? known_lmeval : known_lmms;
     /* lmms-eval spreads a metrics map into keys; any other value of
      * "metrics" is an ordinary extra field there. */
@@ -570,7 +857,7 @@ static void collect(struct ctx *c, const msgpack_object *ev)
 static int alloc_record(struct ctx *c, const msgpack_object *ev)
 {
     const msgpack_object *m = c->f[JF_METRICS];
-    size_t cap = (size_t)ev->via.map.size + 1;
+    size_t cap = (size_t)ev->via.map.size + 3; /* + built columns */
     if (m && m->type == MSGPACK_OBJECT_MAP)
         cap += m->via.map.size;
     if (cap > UINT32_MAX)
@@ -621,8 +908,9 @@ int jl_record_line(const struct jl_opts *o, const msgpack_object *ev,
     collect(&c, ev);
     int rc = alloc_record(&c, ev);
     if (!rc)
-        rc = o->layout == JL_LMEVAL ? build_lmeval(&c, ev)
-                                    : build_lmms(&c, ev);
+        rc = o->layout == JL_LMEVAL       ? build_lmeval(&c, ev)
+             : o->layout == JL_LIGHTEVAL ? build_lighteval(&c, ev)
+                                         : build_lmms(&c, ev);
     if (!rc)
         rc = finish(&c, line);
     evt_buf_free(&c.tmp);

@@ -1,5 +1,6 @@
 /* record.h -- one sample event to one JSONL line in the layout of
- * lmms-eval or lm-evaluation-harness (docs/sinks/jsonl.md, "Records").
+ * lmms-eval, lm-evaluation-harness or lighteval's details
+ * (docs/sinks/jsonl.md, "Records").
  *
  * The line is Python json.dumps compact form (sdk json_write.h) plus '\n'.
  * Nothing here does I/O or keeps state between calls. */
@@ -11,7 +12,7 @@
 
 #include "evtrack/sdk/json_write.h"
 
-enum jl_layout { JL_LMMS = 0, JL_LMEVAL = 1 };
+enum jl_layout { JL_LMMS = 0, JL_LMEVAL = 1, JL_LIGHTEVAL = 2 };
 
 struct jl_opts {
     int layout;             /* enum jl_layout */

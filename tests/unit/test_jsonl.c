@@ -1,7 +1,9 @@
 /* test_jsonl.c -- the jsonl sink (plugins/jsonl): byte-exact re-emission
  * of real lmms-eval and lm-eval sample lines, the record transformations,
  * file names, hostile task names, torn-tail repair, field filters and
- * caps, retries into dead letters, many tasks and many samples. */
+ * caps, retries into dead letters, many tasks and many samples, and the
+ * lighteval details layout (exact lines and paths, pass-through of
+ * lighteval-native samples, containment, torn tail, options). */
 #include "test_util.h"
 
 #include <dirent.h>
@@ -12,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "evtrack/evtrack.h"
+#include "evtrack/sdk/files.h"
 #include "evtrack/sdk/json_write.h"
 #include "spool.h"
 
@@ -1046,6 +1049,232 @@ static void test_many_tasks_lru(void **state)
     free(dir);
 }
 
+/* ---- 9. lighteval layout --------------------------------------------------*/
+
+#define LE_DATE_IN "2025-11-05T14:43:47.148527"
+#define LE_DATE "2025-11-05T14-43-47.148527"
+#define LE_TASK "mmlu:anatomy|5"
+
+/* output_dir/details/<org>/<model>/<date>/details_<task>_<date>.jsonl */
+static char *le_path(const char *out, const char *model, const char *task)
+{
+    return tu_fmt("%s/details/%s/" LE_DATE "/details_%s_" LE_DATE ".jsonl",
+                  out, model, task);
+}
+
+/* evtrack samples: a generative one, a loglikelihood one, and one with
+ * "input", a metrics list and an "id" lighteval drops. */
+static const char *const le_in[] = {
+    "{\"task\": \"" LE_TASK "\", \"doc_id\": 7, \"filter\": \"none\", "
+        "\"doc\": {\"question\": \"Q?\", \"answer\": 2}, \"target\": \"B\", "
+        "\"arguments\": [\"Question: Q?\\nAnswer:\", {\"until\": "
+        "[\"\\n\"]}], \"resps\": [[\"B\"]], \"filtered_resps\": [\"B\"], "
+        "\"metrics\": {\"acc\": 1.0, \"em\": 1}, \"doc_hash\": \"h\", "
+        "\"step\": 3}",
+    "{\"task\": \"" LE_TASK "\", \"doc_id\": 8, \"target\": [\"A\", 2], "
+        "\"resps\": [[[-1.5, true]], [[-2.25, false]], [-0.5]], "
+        "\"filtered_resps\": [[-1.5, true], [-2.25, false]], "
+        "\"metrics\": {\"acc\": 0.0}}",
+    "{\"task\": \"" LE_TASK "\", \"doc_id\": 9, \"target\": null, "
+        "\"input\": \"in\", \"arguments\": [\"not used\"], "
+        "\"metrics\": [\"acc\"], \"id\": \"dropped\", "
+        "\"filtered_resps\": \"x\"}",
+};
+static const char le_out[] =
+    "{\"doc\": {\"choices\": [\"B\"], \"gold_index\": [0], \"id\": \"7\", "
+        "\"specific\": {\"question\": \"Q?\", \"answer\": 2}, "
+        "\"task_name\": \"" LE_TASK "\"}, \"doc_hash\": \"h\", "
+        "\"filter\": \"none\", \"metric\": {\"acc\": 1.0, \"em\": 1}, "
+        "\"model_response\": {\"input\": \"Question: Q?\\nAnswer:\", "
+        "\"text\": [\"B\"], \"text_post_processed\": [\"B\"], "
+        "\"logprobs\": [], \"argmax_logits_eq_gold\": []}, \"step\": 3}\n"
+    "{\"doc\": {\"choices\": [\"A\", \"2\"], \"gold_index\": [0, 1], "
+        "\"id\": \"8\", \"task_name\": \"" LE_TASK "\"}, "
+        "\"metric\": {\"acc\": 0.0}, \"model_response\": {\"text\": [], "
+        "\"text_post_processed\": [], \"logprobs\": [-1.5, -2.25, -0.5], "
+        "\"argmax_logits_eq_gold\": [true, false]}}\n"
+    "{\"doc\": {\"id\": \"9\", \"task_name\": \"" LE_TASK "\"}, "
+        "\"metrics\": [\"acc\"], \"model_response\": {\"input\": \"in\", "
+        "\"text_post_processed\": [\"x\"]}}\n";
+
+/* The exact lines and the exact path, with '|' and ':' in the task name
+ * and the model name nested as org/model. */
+static void test_lighteval_lines_and_path(void **state)
+{
+    struct fx *f = *state;
+    evt_tracker *t = open_jsonl(f->dir, "\"layout\": \"lighteval\"");
+    run_start(t, "org/model", LE_DATE_IN);
+    for (size_t i = 0; i < sizeof le_in / sizeof le_in[0]; i++)
+        sample(t, le_in[i]);
+    close_ok(t);
+    char *p = le_path(f->dir, "org/model", LE_TASK);
+    char *got = tu_read_file(p, NULL);
+    if (!got)
+        fail_msg("missing file %s", p);
+    assert_string_equal(got, le_out);
+    free(got), free(p);
+}
+
+/* A sample that already carries lighteval's doc / metric /
+ * model_response passes through unchanged; its other fields are extra
+ * columns, sorted in. A lone "metric" keeps "doc" as it is and still
+ * builds model_response from resps. */
+static void test_lighteval_native(void **state)
+{
+    struct fx *f = *state;
+    const char *doc = "{\"query\": \"2+2?\", \"choices\": [\"4\"], "
+                      "\"gold_index\": 0, \"id\": \"0\", \"specific\": "
+                      "null, \"task_name\": \"gsm8k|5\", "
+                      "\"fewshot_samples\": []}";
+    const char *resp = "{\"input\": \"2+2?\", \"input_tokens\": [1, 2], "
+                       "\"text\": [\"4\"], \"output_tokens\": [[3]], "
+                       "\"text_post_processed\": null, \"reasonings\": [], "
+                       "\"logprobs\": [], \"argmax_logits_eq_gold\": [], "
+                       "\"logits\": null, \"unconditioned_logprobs\": null, "
+                       "\"truncated_tokens_count\": 0, "
+                       "\"padded_tokens_count\": 0}";
+    evt_tracker *t = open_jsonl(f->dir, "\"layout\": \"lighteval\"");
+    run_start(t, "HuggingFaceTB/SmolLM2-135M", LE_DATE_IN);
+    char *js = tu_fmt("{\"task\": \"gsm8k|5\", \"doc_id\": 0, \"filter\": "
+                      "\"none\", \"metric\": {\"em\": 1.0}, \"doc\": %s, "
+                      "\"model_response\": %s, \"target\": \"4\"}",
+                      doc, resp);
+    sample(t, js);
+    free(js);
+    sample(t, "{\"task\": \"gsm8k|5\", \"doc_id\": 1, \"doc\": {\"query\": "
+              "\"q\"}, \"metric\": {\"em\": 0.0}, \"resps\": [[\"5\"]]}");
+    close_ok(t);
+    char *p = le_path(f->dir, "HuggingFaceTB/SmolLM2-135M", "gsm8k|5");
+    char *got = tu_read_file(p, NULL);
+    if (!got)
+        fail_msg("missing file %s", p);
+    char *want = tu_fmt(
+        "{\"doc\": %s, \"filter\": \"none\", \"metric\": {\"em\": 1.0}, "
+        "\"model_response\": %s, \"target\": \"4\"}\n"
+        "{\"doc\": {\"query\": \"q\"}, \"metric\": {\"em\": 0.0}, "
+        "\"model_response\": {\"text\": [\"5\"], \"logprobs\": [], "
+        "\"argmax_logits_eq_gold\": []}}\n",
+        doc, resp);
+    assert_string_equal(got, want);
+    free(want), free(got), free(p);
+}
+
+/* Hostile task and model names stay inside the details folder; '|' and
+ * ':' survive, everything else follows evt_safe_component. */
+static void test_lighteval_hostile_names(void **state)
+{
+    struct fx *f = *state;
+    static char long_name[1001];
+    for (size_t i = 0; i < 1000; i++)
+        long_name[i] = "ab|"[i % 3];
+    const struct {
+        const char *task;
+        size_t len;
+        const char *file;
+    } c[] = {
+        {"../x", 4, "_._x"},          {"a/b", 3, "a_b"},
+        {"x\x01y", 3, "x_y"},         {"n\0ul", 4, "n_ul"},
+        {"..", 2, "_."},              {"", 0, "_"},
+        {"a|../b:c", 8, "a|_._b:c"},  {"|:", 2, "|:"},
+        {"s|\\x/..\n", 8, "s|_x_.._"}, {long_name, 1000, NULL},
+    };
+    size_t n = sizeof c / sizeof c[0];
+    evt_tracker *t = open_jsonl(f->dir, "\"layout\": \"lighteval\"");
+    run_start(t, "/../org/../m", LE_DATE_IN);
+    for (size_t i = 0; i < n; i++)
+        task_sample(t, c[i].task, c[i].len, (int)i);
+    close_ok(t);
+    /* "/../org/../m": the empty part is skipped; org "..", model
+     * "org/../m", each one safe component */
+    char *dir = tu_fmt("%s/details/_./org_.._m/" LE_DATE, f->dir);
+    char root[PATH_MAX];
+    assert_non_null(realpath(dir, root));
+    for (size_t i = 0; i < n; i++) {
+        char *p = c[i].file ? tu_fmt("%s/details_%s_" LE_DATE ".jsonl", dir,
+                                     c[i].file)
+                            : tu_fmt("%s/details_%.200s_" LE_DATE ".jsonl",
+                                     dir, long_name);
+        assert_true(inside(root, p));
+        char *text = tu_read_file(p, NULL);
+        if (!text)
+            fail_msg("missing file %s", p);
+        assert_non_null(strstr(text, "\"task_name\": "));
+        free(text), free(p);
+    }
+    size_t files = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *de; (de = readdir(d));)
+        files += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+    closedir(d);
+    assert_int_equal(files, n);
+    char *outside = tu_fmt("%s/x", f->dir);
+    assert_false(exists(outside));
+    free(outside), free(dir);
+}
+
+/* A torn last line is cut off in this layout too, with the warning. */
+static void test_lighteval_torn_tail(void **state)
+{
+    struct fx *f = *state;
+    char *dir = tu_fmt("%s/details/m/" LE_DATE, f->dir);
+    char err[256];
+    assert_int_equal(evt_mkdirs(dir, err, sizeof err), 0);
+    char *p = le_path(f->dir, "m", "t|0");
+    const char *whole = "{\"doc\": {\"id\": \"0\"}}\n";
+    const char *torn = "{\"doc\": {\"id\": \"1\", \"ta";
+    char *text = tu_fmt("%s%s", whole, torn);
+    tu_write_file(p, text);
+    log_start();
+    evt_tracker *t = open_jsonl(f->dir, "\"layout\": \"lighteval\"");
+    run_start(t, "m", LE_DATE_IN);
+    sample(t, "{\"task\": \"t|0\", \"doc_id\": 2}");
+    close_ok(t);
+    char *got = tu_read_file(p, NULL);
+    char *want = tu_fmt("%s{\"doc\": {\"id\": \"2\", \"task_name\": "
+                        "\"t|0\"}}\n", whole);
+    assert_string_equal(got, want);
+    char *m = tu_fmt("%s: removed %zu bytes of a torn last line", p,
+                     strlen(torn));
+    assert_true(log_has(m));
+    log_stop();
+    free(m), free(want), free(got), free(text), free(p), free(dir);
+}
+
+/* drop_fields (top-level columns), max_field_bytes (nested strings),
+ * "dir", and the run stamp when run_start has no date. */
+static void test_lighteval_options(void **state)
+{
+    struct fx *f = *state;
+    evt_tracker *t = open_jsonl(f->dir,
+        "\"layout\": \"lighteval\", \"drop_fields\": [\"filter\", "
+        "\"metric\"], \"max_field_bytes\": 4, \"dir\": \"flat\", "
+        "\"fsync\": \"always\"");
+    run_start(t, "org/m", DATE);
+    sample(t, "{\"task\": \"c|0\", \"doc_id\": 0, \"filter\": \"none\", "
+              "\"target\": \"abcdefg\", \"metrics\": {\"acc\": 1}, "
+              "\"resps\": [[\"0123456\"]]}");
+    close_ok(t);
+    char *got = read_in(f->dir, "flat/details_c|0_" DATE ".jsonl");
+    assert_string_equal(got,
+        "{\"doc\": {\"choices\": [\"abcd...[truncated 3 bytes]\"], "
+        "\"gold_index\": [0], \"id\": \"0\", \"task_name\": \"c|0\"}, "
+        "\"model_response\": {\"text\": [\"0123...[truncated 3 bytes]\"], "
+        "\"logprobs\": [], \"argmax_logits_eq_gold\": []}}\n");
+    free(got);
+
+    char *d2 = tu_fmt("%s/two", f->dir);
+    assert_int_equal(mkdir(d2, 0755), 0);
+    t = open_with_recorder(d2, "\"layout\": \"lighteval\"");
+    run_start(t, "org/m", NULL);
+    sample(t, "{\"task\": \"x\", \"doc_id\": 0}");
+    close_ok(t);
+    char *stamp = stamp_of(d2);
+    char *p = tu_fmt("%s/details/org/m/%s/details_x_%s.jsonl", d2, stamp,
+                     stamp);
+    assert_true(exists(p));
+    free(p), free(stamp), free(d2);
+}
+
 /* The sink exports exactly one symbol and describes itself. */
 static void test_plugin_listing(void **state)
 {
@@ -1088,6 +1317,11 @@ int main(void)
         T(test_retry_does_not_duplicate),
         T(test_ten_thousand_samples),
         T(test_many_tasks_lru),
+        T(test_lighteval_lines_and_path),
+        T(test_lighteval_native),
+        T(test_lighteval_hostile_names),
+        T(test_lighteval_torn_tail),
+        T(test_lighteval_options),
         T(test_plugin_listing),
 #undef T
     };
