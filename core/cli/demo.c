@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -42,6 +43,10 @@
 #define DEMO_TIMEOUT_MS 120000
 #define DEMO_MAX_SINKS 64
 #define DEMO_WALK_DEPTH 4
+#define DEMO_LABEL_WIDTH 11 /* the longest label, "tensorboard" */
+
+#define TB_PLUGIN "tensorboard-events"
+#define TB_FILE_PREFIX "events.out.tfevents."
 
 /* The built-in config, written as <DIR>/evtrack-demo.json and opened with
  * DIR as its folder: "output_dir": "." is the folder of that file, so
@@ -63,6 +68,10 @@ static const char demo_config[] =
     "      \"plugin\": \"markdown-table\",\n"
     "      \"config\": { \"style\": \"lmms-eval\", \"stdout\": true, "
     "\"file\": true }\n"
+    "    },\n"
+    "    {\n"
+    "      \"plugin\": \"" TB_PLUGIN "\",\n"
+    "      \"config\": { \"logdir\": \"tb\", \"run_name\": \"{run_id}\" }\n"
     "    }\n"
     "  ]\n"
     "}\n";
@@ -75,8 +84,10 @@ static const char usage_demo[] =
     "and on demo_math (filters strict-match and flexible-extract). Every\n"
     "sample, result and the run's metadata go through the sinks of the\n"
     "built-in config: local-json (results file), jsonl (samples files),\n"
-    "markdown-table (the table, printed and written). Then print where the\n"
-    "files are and each sink's counters. See docs/DEMO.md.\n"
+    "markdown-table (the table, printed and written), tensorboard-events\n"
+    "(TensorBoard event file, in DIR/tb). Then print where the files are,\n"
+    "how to view them in TensorBoard, and each sink's counters. See\n"
+    "docs/DEMO.md.\n"
     "\n"
     "options:\n"
     "  -o DIR         output folder (default " DEMO_DEFAULT_DIR "; the\n"
@@ -713,6 +724,12 @@ static int simulate(evt_tracker *t, const struct demo_opts *o)
 
 /* ---- config and folders -------------------------------------------------*/
 
+/* A tensorboard-events sink of the config. */
+struct tb_sink {
+    char *logdir;   /* its logdir as shown (NULL: unknown, ${...}) */
+    char *run_name; /* its run_name template */
+};
+
 struct demo_run {
     char *out;      /* the output folder, as shown (NULL: unknown) */
     char *state;    /* its state folder (NULL: unknown) */
@@ -720,6 +737,10 @@ struct demo_run {
     char *json;     /* -c with -o: the config text to open, else NULL */
     char *base;     /* -c: the config's folder */
     char stamp[64]; /* this run's file-name stamp, "" when unknown */
+    char run_id[80];    /* this run's id, "" when unknown */
+    time_t opened;      /* the time just before the tracker opened */
+    struct tb_sink *tb; /* the config's tensorboard-events sinks */
+    size_t ntb;
 };
 
 static void run_free(struct demo_run *r)
@@ -729,6 +750,11 @@ static void run_free(struct demo_run *r)
     free(r->copy);
     free(r->json);
     free(r->base);
+    for (size_t i = 0; i < r->ntb; i++) {
+        free(r->tb[i].logdir);
+        free(r->tb[i].run_name);
+    }
+    free(r->tb);
 }
 
 /* A path taken from a config, resolved like the core does; NULL when it
@@ -750,6 +776,56 @@ static char *absolute(const char *path)
     if (path[0] == '/' || !getcwd(cwd, sizeof cwd))
         return strdup(path);
     return str_fmt("%s/%s", cwd, path);
+}
+
+/* A sink entry that runs tensorboard-events: "plugin", or a "path" to
+ * its .so; not "enabled": false. */
+static int is_tb_sink(const cJSON *sink)
+{
+    const cJSON *plugin = cJSON_GetObjectItemCaseSensitive(sink, "plugin");
+    const cJSON *path = cJSON_GetObjectItemCaseSensitive(sink, "path");
+    if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(sink, "enabled")))
+        return 0;
+    if (cJSON_IsString(plugin))
+        return strcmp(plugin->valuestring, TB_PLUGIN) == 0;
+    if (!cJSON_IsString(path))
+        return 0;
+    const char *file = strrchr(path->valuestring, '/');
+    return strcmp(file ? file + 1 : path->valuestring,
+                  "evtrack-sink-" TB_PLUGIN ".so") == 0;
+}
+
+/* The tensorboard-events sinks of a config into r->tb, with their logdir
+ * resolved as the sink does (under the output folder unless absolute;
+ * "" is the output folder itself). Call once r->out is known. */
+static void find_tb_sinks(const cJSON *root, struct demo_run *r)
+{
+    const cJSON *sinks = cJSON_GetObjectItemCaseSensitive(root, "sinks");
+    const cJSON *sink;
+    cJSON_ArrayForEach(sink, sinks)
+    {
+        if (!cJSON_IsObject(sink) || !is_tb_sink(sink))
+            continue;
+        const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(sink, "config");
+        const cJSON *dir = cJSON_GetObjectItemCaseSensitive(cfg, "logdir");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(cfg, "run_name");
+        const char *d = cJSON_IsString(dir) ? dir->valuestring : "tb";
+        const char *n = cJSON_IsString(name) ? name->valuestring
+                                             : "{run_id}";
+        struct tb_sink *v = realloc(r->tb, (r->ntb + 1) * sizeof *v);
+        if (!v)
+            return;
+        r->tb = v;
+        v[r->ntb].logdir = (d[0] == '/' || r->out) && !strstr(n, "${")
+                               ? config_path(r->out, dir, "tb")
+                               : NULL;
+        v[r->ntb].run_name = strdup(n);
+        if (!v[r->ntb].run_name) {
+            free(v[r->ntb].logdir);
+            return;
+        }
+        r->ntb++;
+    }
 }
 
 /* -c CONFIG: its output_dir (or -o) and state_dir. With -o the config is
@@ -780,6 +856,7 @@ static int prepare_user(const struct demo_opts *o, struct demo_run *r)
         r->state = config_path(r->base, sd, NULL);
     else if (r->out)
         r->state = str_fmt("%s/.evtrack", r->out);
+    find_tb_sinks(root, r);
     cJSON_Delete(root);
     return 0;
 }
@@ -802,6 +879,9 @@ static int prepare_builtin(const struct demo_opts *o, struct demo_run *r)
         fprintf(stderr, "evtrack demo: %s\n", err);
         return EXIT_RUNTIME;
     }
+    cJSON *root = cJSON_Parse(demo_config);
+    find_tb_sinks(root, r);
+    cJSON_Delete(root);
     return 0;
 }
 
@@ -851,11 +931,13 @@ static int open_tracker(const struct demo_opts *o, struct demo_run *r,
                         evt_tracker **t)
 {
     char err[EVT_ERRMSG_SIZE];
+    r->opened = time(NULL);
     int rc = r->json ? evt_open_json(r->json, r->base, t, err, sizeof err)
                      : evt_open_file(r->copy ? r->copy : o->config, t, err,
                                      sizeof err);
     if (rc == EVT_OK) {
         snprintf(r->stamp, sizeof r->stamp, "%s", evt_run_stamp(*t));
+        snprintf(r->run_id, sizeof r->run_id, "%s", evt_run_id(*t));
         return 0;
     }
     /* -c with -o opens the edited text: name the file, not "<config>" */
@@ -897,7 +979,9 @@ static void walk(const char *dir, int depth, const char *stamp,
         if (p && stat(p, &st) == 0) {
             if (S_ISDIR(st.st_mode) && depth > 0)
                 walk(p, depth - 1, stamp, found);
-            else if (S_ISREG(st.st_mode) && has_stamp(here.v[i], stamp))
+            else if (S_ISREG(st.st_mode) && has_stamp(here.v[i], stamp) &&
+                     strncmp(here.v[i], TB_FILE_PREFIX,
+                             strlen(TB_FILE_PREFIX)) != 0)
                 names_add(found, p);
         }
         free(p);
@@ -938,62 +1022,222 @@ static int file_kind(const char *path)
     return ends_with(path, ".md") ? 2 : 3;
 }
 
-/* The files found, results first, then samples, table, others. */
-static void print_found(const struct names *found)
+/* s as one shell word: as it is when every character is safe, else in
+ * single quotes. Heap. */
+static char *shell_word(const char *s)
+{
+    static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+                               "qrstuvwxyz0123456789_-./+,:@%=";
+    if (s[0] && strspn(s, safe) == strlen(s))
+        return strdup(s);
+    size_t n = 3;
+    for (const char *p = s; *p; p++)
+        n += *p == '\'' ? 4 : 1;
+    char *q = malloc(n), *o = q;
+    if (!q)
+        return NULL;
+    *o++ = '\'';
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'') {
+            memcpy(o, "'\\''", 4);
+            o += 4;
+        } else
+            *o++ = *p;
+    }
+    *o++ = '\'';
+    *o = '\0';
+    return q;
+}
+
+/* The files found of kinds first..last: results, samples, table, others. */
+static void print_found(const struct names *found, int first, int last)
 {
     static const char *const label[] = {"results", "samples", "table",
                                         "file"};
-    for (int kind = 0; kind < 4; kind++)
+    for (int kind = first; kind <= last; kind++)
         for (size_t i = 0; i < found->n; i++) {
             const char *p = found->v[i];
             if (file_kind(p) != kind)
                 continue;
-            printf("  %-9s %s", label[kind], p);
+            printf("  %-*s %s", DEMO_LABEL_WIDTH, label[kind], p);
             if (kind == 1)
                 printf(" (%ld lines)", count_lines(p));
             putchar('\n');
         }
 }
 
+/* The run's folder of a tensorboard-events sink, as tb_runs.c makes it:
+ * <logdir>/<run_name with {run_id} replaced, made one safe component>, or
+ * logdir itself when run_name is "". Heap. */
+static char *tb_run_dir(const struct tb_sink *s, const char *run_id)
+{
+    static const char key[] = "{run_id}";
+    const size_t k = sizeof key - 1;
+    if (!s->run_name[0])
+        return strdup(s->logdir);
+    size_t hits = 0;
+    for (const char *p = strstr(s->run_name, key); p; p = strstr(p + k, key))
+        hits++;
+    char *name = malloc(strlen(s->run_name) + hits * strlen(run_id) + 1);
+    if (!name)
+        return NULL;
+    char *o = name;
+    for (const char *p = s->run_name; *p;) {
+        if (strncmp(p, key, k) == 0) {
+            memcpy(o, run_id, strlen(run_id));
+            o += strlen(run_id);
+            p += k;
+        } else
+            *o++ = *p++;
+    }
+    *o = '\0';
+    char *safe = evt_safe_component(name, strlen(name), 200);
+    char *dir = safe ? evt_path_join(s->logdir, safe) : NULL;
+    free(name);
+    free(safe);
+    return dir;
+}
+
+static int all_digits(const char *s, const char *end)
+{
+    if (s >= end)
+        return 0;
+    for (; s < end; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+/* name is "events.out.tfevents.<secs>.<host>.<pid>.<n>" of a file that
+ * this process (the sink runs in it) created at or after since. The host
+ * may hold dots: pid and n are read from the end. */
+static int is_run_events_file(const char *name, time_t since)
+{
+    const size_t k = strlen(TB_FILE_PREFIX);
+    if (strncmp(name, TB_FILE_PREFIX, k) != 0)
+        return 0;
+    const char *secs = name + k, *host = strchr(secs, '.');
+    const char *n = strrchr(name, '.');
+    if (!host || !all_digits(secs, host) || !all_digits(n + 1, n + strlen(n)))
+        return 0;
+    const char *pid = n;
+    while (pid > host && pid[-1] != '.')
+        pid--;
+    char mine[32];
+    int len = snprintf(mine, sizeof mine, "%ld", (long)getpid());
+    if (pid - 1 <= host + 1 || n - pid != len ||
+        strncmp(pid, mine, (size_t)len) != 0)
+        return 0;
+    return strtoll(secs, NULL, 10) >= (long long)since;
+}
+
+/* Shorter names first, then by text: the counter <n> in numeric order. */
+static int cmp_events(const void *a, const void *b)
+{
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    size_t lx = strlen(x), ly = strlen(y);
+    return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x, y);
+}
+
+/* The event files of this run of each tensorboard-events sink, and the
+ * command that shows them. */
+static void print_tb(const struct demo_run *r)
+{
+    for (size_t i = 0; i < r->ntb; i++) {
+        const struct tb_sink *s = &r->tb[i];
+        char *dir = s->logdir && r->run_id[0] ? tb_run_dir(s, r->run_id)
+                                              : NULL;
+        if (!dir) {
+            printf("  %-*s (folder unknown: the config's output_dir or "
+                   "logdir uses ${...})\n", DEMO_LABEL_WIDTH, "tensorboard");
+            continue;
+        }
+        struct names here = {0}, ours = {0};
+        list_names(dir, &here);
+        for (size_t j = 0; j < here.n; j++) {
+            char *p = is_run_events_file(here.v[j], r->opened)
+                          ? str_fmt("%s/%s", dir, here.v[j])
+                          : NULL;
+            if (p)
+                names_add(&ours, p);
+            free(p);
+        }
+        if (ours.n)
+            qsort(ours.v, ours.n, sizeof *ours.v, cmp_events);
+        for (size_t j = 0; j < ours.n; j++)
+            printf("  %-*s %s\n", DEMO_LABEL_WIDTH, "tensorboard",
+                   ours.v[j]);
+        char *word = ours.n ? shell_word(s->logdir) : NULL;
+        if (word)
+            printf("  %-*s view it: tensorboard --logdir %s\n",
+                   DEMO_LABEL_WIDTH, "", word);
+        else if (!ours.n)
+            printf("  %-*s (no event file of this run in %s)\n",
+                   DEMO_LABEL_WIDTH, "tensorboard", dir);
+        free(word);
+        names_free(&here);
+        names_free(&ours);
+        free(dir);
+    }
+}
+
 static void print_files(const struct demo_run *r)
 {
     printf("\nFiles\n");
     if (r->copy)
-        printf("  config    %s\n", r->copy);
-    if (!r->out || !r->stamp[0]) {
+        printf("  %-*s %s\n", DEMO_LABEL_WIDTH, "config", r->copy);
+    int known = r->out && r->stamp[0];
+    struct names found = {0};
+    if (known)
+        walk(r->out, DEMO_WALK_DEPTH, r->stamp, &found);
+    else
         printf("  (under %s; this run's stamp is unknown)\n",
                r->out ? r->out : "the config's output_dir");
-        return;
-    }
-    struct names found = {0};
-    walk(r->out, DEMO_WALK_DEPTH, r->stamp, &found);
     if (found.n)
         qsort(found.v, found.n, sizeof *found.v, cmp_str);
-    print_found(&found);
-    if (!found.n)
+    print_found(&found, 0, 2);
+    print_tb(r);
+    print_found(&found, 3, 3);
+    if (known && !found.n)
         printf("  (no file named with this run's stamp %s under %s)\n",
                r->stamp, r->out);
     names_free(&found);
 }
 
-/* The sinks' counters; 1 when one of them failed. */
+/* Width of a column: its header, or its longest value. */
+static int column_width(const char *header, const struct evt_sink_stats *st,
+                        size_t n, int plugin)
+{
+    size_t w = strlen(header);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(plugin ? st[i].plugin : st[i].name);
+        w = k > w ? k : w;
+    }
+    return (int)w;
+}
+
+/* The sinks' counters; 1 when one of them failed. The NAME and PLUGIN
+ * columns are as wide as their longest value. */
 static int print_sinks(const struct demo_run *r,
                        const struct evt_sink_stats *st, size_t n)
 {
     int failed = 0;
-    printf("\nSinks\n  %-16s %-16s %8s %8s %8s %8s %13s  %s\n", "NAME",
+    int wn = column_width("NAME", st, n, 0);
+    int wp = column_width("PLUGIN", st, n, 1);
+    printf("\nSinks\n  %-*s %-*s %8s %8s %8s %8s %13s  %s\n", wn, "NAME", wp,
            "PLUGIN", "WRITTEN", "RETRIED", "SPILLED", "DROPPED",
            "DEAD-LETTERED", "STATUS");
     for (size_t i = 0; i < n; i++) {
         int bad = !st[i].enabled || st[i].dead_lettered > 0;
         failed |= bad;
-        printf("  %-16s %-16s %8" PRIu64 " %8" PRIu64 " %8" PRIu64
+        printf("  %-*s %-*s %8" PRIu64 " %8" PRIu64 " %8" PRIu64
                " %8" PRIu64 " %13" PRIu64 "  %s\n",
-               st[i].name, st[i].plugin, st[i].written, st[i].retried,
-               st[i].spilled, st[i].dropped, st[i].dead_lettered,
+               wn, st[i].name, wp, st[i].plugin, st[i].written,
+               st[i].retried, st[i].spilled, st[i].dropped,
+               st[i].dead_lettered,
                !st[i].enabled ? "DISABLED" : bad ? "DEAD LETTERS" : "ok");
         if (bad)
-            printf("  %-16s dead letters: %s/rejected/%s.spool\n", "",
+            printf("  %-*s dead letters: %s/rejected/%s.spool\n", wn, "",
                    r->state ? r->state : "<state_dir>", st[i].name);
     }
     if (n == 0)
@@ -1034,9 +1278,11 @@ static int run_demo(const struct demo_opts *o, struct demo_run *r)
     fflush(stdout);
     print_files(r);
     failed |= print_sinks(r, st, n);
-    if (r->copy)
+    char *copy = r->copy ? shell_word(r->copy) : NULL;
+    if (copy)
         printf("\nRun it again with this config: evtrack demo -c %s\n",
-               r->copy);
+               copy);
+    free(copy);
     fflush(stdout);
     return failed ? EXIT_RUNTIME : 0;
 }

@@ -1,6 +1,7 @@
 /* test_demo.c -- `evtrack demo`: the files it writes (results, samples,
- * table, its config), what it prints, run stamps, seed determinism, exit
- * codes. Runs the built command ($EVT_TEST_BUILD_DIR/bin/evtrack). */
+ * table, TensorBoard event file, its config), what it prints, run stamps,
+ * seed determinism, exit codes. Runs the built command
+ * ($EVT_TEST_BUILD_DIR/bin/evtrack). */
 #include "test_util.h"
 
 #include <dirent.h>
@@ -8,7 +9,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "evtrack/sdk/crc32c.h"
+
 #define MODEL_DIR "evtrack__demo-model"
+#define TB_PREFIX "events.out.tfevents."
 
 struct out {
     int code;
@@ -78,6 +82,161 @@ static void names_free(char **v, size_t n)
     for (size_t i = 0; i < n; i++)
         free(v[i]);
     free(v);
+}
+
+/* Entries of dir (not "." and ".."); the count. */
+static size_t count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        fail_msg("no folder %s", dir);
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+/* The only entry of dir (fails when there are none or several). Heap. */
+static char *only_entry(const char *dir)
+{
+    if (count_entries(dir) != 1)
+        fail_msg("%zu entries in %s, want 1", count_entries(dir), dir);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    char *name = NULL;
+    struct dirent *de;
+    while (!name && (de = readdir(d)))
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            name = strdup(de->d_name);
+    closedir(d);
+    assert_non_null(name);
+    return name;
+}
+
+/* How many times needle (not empty) occurs in s. */
+static size_t occurrences(const char *s, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+static uint64_t le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+/* Whether data[0..n) holds the bytes of what[0..m). */
+static int holds(const unsigned char *data, size_t n, const char *what,
+                 size_t m)
+{
+    for (size_t i = 0; i + m <= n; i++)
+        if (memcmp(data + i, what, m) == 0)
+            return 1;
+    return 0;
+}
+
+/* An event file: TFRecord frames with valid masked CRC-32Cs up to its
+ * end, the first one the file_version event ("brain.Event:2" as field 3,
+ * after the wall_time double), and the results' scalars among the rest.
+ * Returns the number of records. */
+static size_t check_events_file(const char *path)
+{
+    size_t n = 0, off = 0, records = 0;
+    unsigned char *b = (unsigned char *)tu_read_file(path, &n);
+    if (!b)
+        fail_msg("missing %s", path);
+    while (off < n) {
+        if (n - off < 12)
+            fail_msg("%s: torn header at byte %zu", path, off);
+        uint64_t len = le64(b + off);
+        assert_int_equal(le32(b + off + 8), evt_crc32c_mask(evt_crc32c(
+                                                0, b + off, 8)));
+        if (len > n - off - 16)
+            fail_msg("%s: torn record at byte %zu", path, off);
+        const unsigned char *data = b + off + 12;
+        assert_int_equal(le32(data + len),
+                         evt_crc32c_mask(evt_crc32c(0, data, (size_t)len)));
+        if (records == 0) {
+            static const char version[] = "\x1a\x0d" "brain.Event:2";
+            assert_true(len >= 24 && len < 128);
+            assert_int_equal(data[0], 0x09); /* wall_time, a double */
+            assert_true(holds(data, (size_t)len, version,
+                              sizeof version - 1));
+        }
+        off += 16 + (size_t)len;
+        records++;
+    }
+    static const char tag[] = "eval/demo_math/exact_match,strict-match";
+    assert_true(holds(b, n, tag, sizeof tag - 1));
+    free(b);
+    return records;
+}
+
+/* <out>/tb/<run>/<the one event file>: its path, checked (a name of
+ * TensorBoard's pattern, the first of this process: ".0"). Heap. */
+static char *only_events_file(const char *out)
+{
+    char *tb = tu_fmt("%s/tb", out), *run = only_entry(tb);
+    char *dir = tu_fmt("%s/%s", tb, run), *name = only_entry(dir);
+    const char *secs = name + strlen(TB_PREFIX);
+    assert_int_equal(strncmp(name, TB_PREFIX, strlen(TB_PREFIX)), 0);
+    assert_int_equal(strspn(secs, "0123456789"), 10);
+    assert_int_equal(secs[10], '.');
+    assert_string_equal(name + strlen(name) - 2, ".0");
+    char *path = tu_fmt("%s/%s", dir, name);
+    /* file_version, then value and stderr of 5 results at least */
+    assert_true(check_events_file(path) >= 11);
+    free(name), free(dir), free(run), free(tb);
+    return path;
+}
+
+/* The Sinks table of the output: the header and every row have their
+ * columns at the same places (PLUGIN starts, WRITTEN ends, STATUS
+ * starts), whatever the names' lengths. Returns the number of rows. */
+static size_t check_sinks_table(const char *out)
+{
+    const char *t = strstr(out, "\nSinks\n");
+    assert_non_null(t);
+    t += strlen("\nSinks\n");
+    const char *end = strstr(t, "\n\n"); /* or the end of the output */
+    const char *hdr_end = strchr(t, '\n');
+    end = end ? end + 1 : t + strlen(t);
+    assert_non_null(hdr_end);
+    size_t plugin = (size_t)(strstr(t, "PLUGIN") - t);
+    size_t written = (size_t)(strstr(t, "WRITTEN") - t) + strlen("WRITTEN");
+    size_t status = (size_t)(strstr(t, "STATUS") - t);
+    assert_true(t + status < hdr_end);
+    size_t rows = 0;
+    for (const char *l = hdr_end + 1; l < end; rows++) {
+        const char *nl = strchr(l, '\n');
+        size_t len = (size_t)(nl - l);
+        if (strstr(l, "dead letters:") && strstr(l, "dead letters:") < nl) {
+            l = nl + 1; /* the dead-letter path under a failed sink */
+            rows--;
+            continue;
+        }
+        if (len <= status || l[plugin - 1] != ' ' || l[plugin] == ' ' ||
+            l[written] != ' ' || l[written - 1] < '0' ||
+            l[written - 1] > '9' || l[status - 1] != ' ' ||
+            l[status] == ' ')
+            fail_msg("misaligned row in the Sinks table:\n%.*s\n%.*s",
+                     (int)(hdr_end - t), t, (int)len, l);
+        l = nl + 1;
+    }
+    return rows;
 }
 
 /* The stamp of the only results file in <dir>/<model>. Heap. */
@@ -234,7 +393,7 @@ static void test_default_run(void **state)
     for (int i = 0; i < 7; i++)
         if (!strstr(r.out, rows[i]))
             fail_msg("no \"%s\" in the output:\n%s", rows[i], r.out);
-    char *line = tu_fmt("  results   %s\n", results);
+    char *line = tu_fmt("  results     %s\n", results);
     assert_non_null(strstr(r.out, line));
     assert_true(strstr(r.out, line) > strstr(r.out, "|demo_math"));
     char *table = tu_fmt("%s/" MODEL_DIR "/%s_results_table.md", out, stamp);
@@ -247,6 +406,29 @@ static void test_default_run(void **state)
     assert_non_null(strstr(r.out, "DEAD-LETTERED"));
     char *cfg = tu_fmt("%s/evtrack-demo.json", out);
     cJSON_Delete(read_json(cfg));
+    /* the event file: <out>/tb/<run id>/, listed after the table, with
+     * the command that shows it */
+    char *events = only_events_file(out);
+    char *tb_line = tu_fmt("\n  tensorboard %s\n"
+                           "              view it: tensorboard --logdir "
+                           "%s/tb\n", events, out);
+    if (!strstr(r.out, tb_line))
+        fail_msg("no \"%s\" in the output:\n%s", tb_line, r.out);
+    assert_true(strstr(r.out, tb_line) > strstr(r.out, table));
+    /* its counters: run_start, 4 task_config, 5 result, run_end */
+    assert_int_equal(check_sinks_table(r.out), 4);
+    char *row = strstr(r.out, "\n  tensorboard-events tensorboard-events ");
+    assert_non_null(row);
+    unsigned long long written = 0, others[4] = {1, 1, 1, 1};
+    char status[16] = "";
+    assert_int_equal(sscanf(row, " %*s %*s %llu %llu %llu %llu %llu %15s",
+                            &written, &others[0], &others[1], &others[2],
+                            &others[3], status), 6);
+    assert_int_equal(written, 11);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(others[i], 0);
+    assert_string_equal(status, "ok");
+    free(tb_line), free(events);
     free(md), free(table), free(line), free(cfg);
     cJSON_Delete(root);
     free(results), free(stamp), free(args), free(out);
@@ -288,6 +470,12 @@ static void test_two_runs_one_folder(void **state)
             free(p);
         }
         names_free(v, n);
+        char *tb = tu_fmt("%s/tb", out), *listed = tu_fmt("  tensorboard %s/",
+                                                         tb);
+        assert_int_equal(count_entries(tb), 2); /* one folder per run id */
+        assert_int_equal(occurrences(a.out, listed), 1);
+        assert_int_equal(occurrences(b.out, listed), 1);
+        free(listed), free(tb);
         free(second), free(sub), free(args), free(out);
         out_free(&a);
         out_free(&b);
@@ -347,6 +535,7 @@ static void test_usage(void **state)
     struct out r = run_demo(dir, "--help");
     assert_int_equal(r.code, 0);
     assert_non_null(strstr(r.out, "usage: evtrack demo [-c CONFIG] [-o DIR]"));
+    assert_non_null(strstr(r.out, "tensorboard-events"));
     out_free(&r);
     r = run_demo(dir, "-c /nonexistent/evtrack.json");
     assert_int_equal(r.code, 2);
@@ -372,6 +561,7 @@ static void test_user_config(void **state)
     assert_int_equal(r.code, 1);
     assert_non_null(strstr(r.out, "DISABLED"));
     assert_non_null(strstr(r.out, "rejected/broken.spool"));
+    assert_int_equal(check_sinks_table(r.out), 2);
     char *sub = tu_fmt("%s/from-config/" MODEL_DIR, dir);
     size_t n;
     char **v = names_ending(sub, "_results.json", &n);
@@ -391,6 +581,54 @@ static void test_user_config(void **state)
     tu_rmtree(dir);
 }
 
+/* -c with a fixed run_id and a logdir of its own: both runs write into
+ * one run folder, and each lists only the event file it wrote (a sink
+ * name longer than the default columns keeps the table aligned). */
+static void test_tb_fixed_run_id(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), *cfg = tu_fmt("%s/c.json", dir);
+    tu_write_file(cfg, "{\"output_dir\": \"o\", \"run_id\": \"fixed-run\", "
+                       "\"sinks\": [{\"name\": \"a-tensorboard-sink-24chars\", "
+                       "\"plugin\": \"tensorboard-events\", \"config\": "
+                       "{\"logdir\": \"runs\"}}]}");
+    char *args = tu_fmt("-c %s --samples 10", cfg);
+    struct out a = run_demo(dir, args), b = run_demo(dir, args);
+    assert_int_equal(a.code, 0);
+    assert_int_equal(b.code, 0);
+    char *run = tu_fmt("%s/o/runs/fixed-run", dir);
+    assert_int_equal(count_entries(run), 2);
+    char *listed = tu_fmt("  tensorboard %s/", run);
+    const struct out *outs[] = {&a, &b};
+    char *first = NULL;
+    for (int i = 0; i < 2; i++) {
+        const char *o = outs[i]->out;
+        assert_int_equal(occurrences(o, listed), 1);
+        const char *p = strstr(o, listed) + strlen(listed);
+        char *name = strndup(p, strcspn(p, "\n"));
+        char *path = tu_fmt("%s/%s", run, name);
+        check_events_file(path);
+        if (first)
+            assert_string_not_equal(first, name);
+        free(path);
+        if (first)
+            free(name);
+        else
+            first = name;
+        char *hint = tu_fmt("view it: tensorboard --logdir %s/o/runs\n",
+                            dir);
+        assert_non_null(strstr(o, hint));
+        free(hint);
+        assert_int_equal(check_sinks_table(o), 1);
+        assert_non_null(strstr(o, "\n  a-tensorboard-sink-24chars "
+                                  "tensorboard-events       11 "));
+    }
+    free(first), free(listed), free(run), free(args), free(cfg);
+    out_free(&a);
+    out_free(&b);
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_seed_determinism),
         cmocka_unit_test(test_usage),
         cmocka_unit_test(test_user_config),
+        cmocka_unit_test(test_tb_fixed_run_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
