@@ -311,27 +311,75 @@ static int load_all(struct evt_tracker *t, struct evt__config_file *cf,
     return EVT_OK;
 }
 
-static int open_config(struct evt__config_file *cf, evt_tracker **out,
-                       int start, char *err, size_t errlen)
+/* evt__open_file_only: the kept sink must exist and be enabled. */
+static int check_only(const struct evt__config_file *cf, const char *name,
+                      char *err, size_t errlen)
 {
-    struct evt_tracker *t = NULL;
-    int rc = tracker_new(cf, &t);
-    if (rc)
-        evt__err(err, errlen, rc, "out of memory");
-    if (!rc)
-        rc = load_all(t, cf, err, errlen);
-    if (!rc && start)
-        rc = claim_run_stamp(t, cf->source, err, errlen);
-    for (size_t i = 0; !rc && start && i < t->nsinks; i++)
+    for (size_t i = 0; i < cf->nsinks; i++) {
+        const struct evt__sink_spec *sp = &cf->sinks[i];
+        if (!sp->name || strcmp(sp->name, name) != 0)
+            continue;
+        if (sp->enabled)
+            return EVT_OK;
+        return evt__err(err, errlen, EVT_ECONFIG, "%s: %s: sink \"%s\" is "
+                        "disabled (\"enabled\": false)", cf->source,
+                        sp->where, name);
+    }
+    return evt__err(err, errlen, EVT_ECONFIG, "%s: no sink named \"%s\"",
+                    cf->source, name);
+}
+
+/* Leave out every loaded sink but the one named name; it never spills. */
+static void keep_only(struct evt_tracker *t, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->nsinks; i++) {
+        struct evt_host *h = t->sinks[i];
+        if (strcmp(h->name, name) != 0) {
+            free_unstarted(h);
+            continue;
+        }
+        h->overflow = EVT_OVERFLOW_BLOCK;
+        t->sinks[n++] = h;
+    }
+    t->nsinks = n;
+}
+
+/* Claim the stamp, create the instances, size the pool, start the
+ * workers. */
+static int start_all(struct evt_tracker *t, struct evt__config_file *cf,
+                     const struct evt__only *only, char *err, size_t errlen)
+{
+    int rc = claim_run_stamp(t, cf->source, err, errlen);
+    for (size_t i = 0; !rc && i < t->nsinks; i++)
         rc = prepare_sink(t, t->sinks[i], cf->source, err, errlen);
+    for (size_t i = 0; !rc && only && only->setup && i < t->nsinks; i++)
+        rc = only->setup(t->sinks[i], only->ud, err, errlen);
     size_t keep = 2 * EVT__BATCH_MAX;
     for (size_t i = 0; !rc && i < t->nsinks; i++)
         keep += t->sinks[i]->max_events;
     if (!rc)
         evt__pool_set_keep(t->pool, keep);
-    for (size_t i = 0; !rc && start && i < t->nsinks; i++)
+    for (size_t i = 0; !rc && i < t->nsinks; i++)
         if ((rc = evt__sink_start(t->sinks[i])))
             evt__err(err, errlen, rc, "cannot start a worker thread");
+    return rc;
+}
+
+static int open_config(struct evt__config_file *cf, evt_tracker **out,
+                       int start, const struct evt__only *only, char *err,
+                       size_t errlen)
+{
+    struct evt_tracker *t = NULL;
+    int rc = only ? check_only(cf, only->name, err, errlen) : EVT_OK;
+    if (!rc && (rc = tracker_new(cf, &t)))
+        evt__err(err, errlen, rc, "out of memory");
+    if (!rc)
+        rc = load_all(t, cf, err, errlen);
+    if (!rc && only)
+        keep_only(t, only->name);
+    if (!rc && start)
+        rc = start_all(t, cf, only, err, errlen);
     if (rc) {
         if (t)
             evt_close(t, 0); /* stops the workers already started */
@@ -360,19 +408,21 @@ static char *dir_of(const char *path)
 }
 
 static int open_common(const char *text, size_t len, const char *source,
-                       const char *base_dir, int start, evt_tracker **out,
+                       const char *base_dir, int start,
+                       const struct evt__only *only, evt_tracker **out,
                        char *err, size_t errlen)
 {
     struct evt__config_file cf;
     int rc = evt__config_parse(text, len, source, base_dir, &cf, err, errlen);
     if (rc)
         return rc;
-    rc = open_config(&cf, out, start, err, errlen);
+    rc = open_config(&cf, out, start, only, err, errlen);
     evt__config_free(&cf);
     return rc;
 }
 
-static int open_file(const char *path, int start, evt_tracker **out,
+static int open_file(const char *path, int start,
+                     const struct evt__only *only, evt_tracker **out,
                      char *err, size_t errlen)
 {
     if (out)
@@ -385,7 +435,8 @@ static int open_file(const char *path, int start, evt_tracker **out,
                  : evt__err(err, errlen, EVT_ENOMEM, "out of memory");
     if (rc == EVT_OK) {
         evt_tracker *t = NULL;
-        rc = open_common(text, len, path, dir, start, &t, err, errlen);
+        rc = open_common(text, len, path, dir, start, only, &t, err,
+                         errlen);
         if (out)
             *out = t;
         free(text);
@@ -399,7 +450,15 @@ int evt_open_file(const char *path, evt_tracker **out, char *err,
 {
     if (!out)
         return evt__err(err, errlen, EVT_EINVAL, "out is NULL");
-    return open_file(path, 1, out, err, errlen);
+    return open_file(path, 1, NULL, out, err, errlen);
+}
+
+int evt__open_file_only(const char *path, const struct evt__only *only,
+                        evt_tracker **out, char *err, size_t errlen)
+{
+    if (!out || !only || !only->name)
+        return evt__err(err, errlen, EVT_EINVAL, "out or only is NULL");
+    return open_file(path, 1, only, out, err, errlen);
 }
 
 int evt_open_json(const char *json, const char *base_dir, evt_tracker **out,
@@ -410,14 +469,14 @@ int evt_open_json(const char *json, const char *base_dir, evt_tracker **out,
     *out = NULL;
     if (!json)
         return evt__err(err, errlen, EVT_EINVAL, "no config text given");
-    return open_common(json, strlen(json), "<config>", base_dir, 1, out, err,
-                       errlen);
+    return open_common(json, strlen(json), "<config>", base_dir, 1, NULL, out,
+                       err, errlen);
 }
 
 int evt_check_config(const char *path, char *err, size_t errlen)
 {
     evt_tracker *t = NULL;
-    return open_file(path, 0, &t, err, errlen);
+    return open_file(path, 0, NULL, &t, err, errlen);
 }
 
 /* ---- dispatch --------------------------------------------------------------*/

@@ -88,6 +88,8 @@ struct evt_host {
     struct evt__spool *spool; /* for overflow: spill, else NULL */
     struct evt__spool *dlq;   /* opened on first dead letter */
     char *spool_path, *dlq_path;
+    int dlq_sync; /* fdatasync the dead letters of each batch before the
+                     spool is acked (replay) */
 
     uint64_t queued, written, retried, spilled, dropped, dead_lettered;
     int64_t last_log_ns;
@@ -146,6 +148,24 @@ int evt__forked(const struct evt_tracker *t);
 
 /* Fill t->headers from t->run_id; -1 on OOM. */
 int evt__build_headers(struct evt_tracker *t);
+
+/* A tracker that runs one sink of its config (evtrack replay,
+ * core/replay.c). */
+struct evt__only {
+    const char *name; /* the sink instance to keep */
+    /* Called once the instance is created, before its worker starts (it
+     * may set h->spool); a non-zero status stops the open, err filled. */
+    int (*setup)(struct evt_host *h, void *ud, char *err, size_t errlen);
+    void *ud;
+};
+
+/* Open the config file at path as evt_open_file does (every plugin loaded
+ * and its keys checked), but create and start only the sink only->name.
+ * That sink opens no spill spool (its overflow becomes "block"). Errors
+ * name the file: "<path>: no sink named \"x\"", or "<path>: sinks[N]:
+ * sink \"x\" is disabled (\"enabled\": false)" (EVT_ECONFIG). */
+int evt__open_file_only(const char *path, const struct evt__only *only,
+                        evt_tracker **out, char *err, size_t errlen);
 
 /* Seq-number and enqueue e to every sink that wants it; consumes the
  * producer's reference. */

@@ -169,6 +169,9 @@ static void dead_letter(struct evt_host *h, struct evt_event *const *ev,
             evt__host_log(h, EVT_LOG_ERROR, "event lost: %s", err);
         }
     }
+    if (h->dlq_sync && evt__spool_sync(h->dlq) != EVT_OK)
+        evt__host_log(h, EVT_LOG_ERROR, "%s: fdatasync failed",
+                      h->dlq_path);
 }
 
 /* Put events back to disk at close: the spool when the sink has one (so

@@ -12,6 +12,7 @@
 
 #include "demo.h"
 #include "ingest.h"
+#include "replay.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -35,6 +36,9 @@ static const char usage_main[] =
     "                          replay results files (and their samples) of\n"
     "                          lmms-eval, lm-eval or lighteval through the\n"
     "                          sinks of CONFIG\n"
+    "  replay [-c CONFIG] [--sink NAME]... [--dry-run]\n"
+    "                          send the events that sinks dead-lettered\n"
+    "                          again, through those sinks only\n"
     "\n"
     "options:\n"
     "  -h, --help              show this help (also after a command)\n"
@@ -269,6 +273,8 @@ int main(int argc, char **argv)
         return evt_cli_demo(argc - 2, argv + 2);
     if (strcmp(cmd, "ingest") == 0)
         return evt_cli_ingest(argc - 2, argv + 2);
+    if (strcmp(cmd, "replay") == 0)
+        return evt_cli_replay(argc - 2, argv + 2);
     fprintf(stderr, "evtrack: unknown command \"%s\"\n\n%s", cmd, usage_main);
     return EXIT_USAGE;
 }
