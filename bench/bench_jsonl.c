@@ -4,10 +4,14 @@
  * through the jsonl sink (fsync "none") and closes the tracker; prints
  * samples/s and MB/s of JSONL written, then the same bytes copied by
  * `cat` into the same folder, then python3 json.dumps + append of the
- * same records (bench/py_jsonl.py), each timed in this one run. */
+ * same records (bench/py_jsonl.py), each timed in this one run. Also the
+ * CPU time of the logging thread (the builder) and of the other threads
+ * (the sink's worker: transformation and write(2)), which tells which
+ * side bounds the throughput. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -18,6 +22,21 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Seconds of system (kernel) CPU time of the whole process so far. */
+static double sys_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static const char prompt[] =
@@ -81,11 +100,15 @@ int main(int argc, char **argv)
     }
     evt_log_json(t, EVT_EV_RUN_START,
                  "{\"model_name\": \"bench/model\", \"date\": \"bench\"}");
-    double t0 = now_s();
+    double t0 = now_s(), p0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
+    double m0 = cpu_s(CLOCK_THREAD_CPUTIME_ID), s0 = sys_s();
     for (long i = 0; i < n; i++)
         log_sample(t, i);
+    double mdt = cpu_s(CLOCK_THREAD_CPUTIME_ID) - m0;
     evt_close(t, -1);
     double dt = now_s() - t0;
+    double pdt_cpu = cpu_s(CLOCK_PROCESS_CPUTIME_ID) - p0;
+    double sdt = sys_s() - s0;
     char path[512];
     snprintf(path, sizeof path, "%s/out/bench_samples_mmlu_abstract_algebra"
              ".jsonl", dir);
@@ -100,6 +123,9 @@ int main(int argc, char **argv)
     printf("%-28s %12s %10s %10s\n", "path", "samples/s", "MB/s", "us/sample");
     printf("%-28s %12.0f %10.1f %10.3f\n", "evtrack jsonl (log->close)",
            (double)n / dt, mb / dt, dt * 1e6 / (double)n);
+    printf("  cpu us/sample: logging thread %.3f, other threads (sink) "
+           "%.3f; kernel (all threads) %.3f\n", mdt * 1e6 / (double)n,
+           (pdt_cpu - mdt) * 1e6 / (double)n, sdt * 1e6 / (double)n);
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "cat '%s' > '%s/cat-copy.jsonl'", path, dir);
     double c0 = now_s();

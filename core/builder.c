@@ -219,8 +219,30 @@ static int top_key(struct evt_ev *b, const char *key, size_t klen)
     return 0;
 }
 
+/* A map key by the general path: any length, UTF-8 checked, top-level
+ * rules applied, then written. 0, or -1 after an error. */
+static int put_any_key(struct evt_ev *b, const char *key)
+{
+    size_t klen = strlen(key), bad;
+    if (!evt__utf8_valid(key, klen, &bad)) {
+        set_err(b, EVT_EINVAL,
+                "%s event: invalid UTF-8 in a field name at byte %zu",
+                evt__kind_name(b->e->kind), bad);
+        return -1;
+    }
+    if (b->depth == 0 && top_key(b, key, klen))
+        return -1;
+    if (mp_str(b->e, key, klen)) {
+        oom(b);
+        return -1;
+    }
+    return 0;
+}
+
 /* Write the key for the next value in the current container. Returns -1
- * when the value must not be written. */
+ * when the value must not be written. A short ASCII key (most keys) is
+ * written first and checked against the top-level rules after: when it
+ * breaks one, the error is the same and the event is discarded anyway. */
 static int put_key(struct evt_ev *b, const char *key)
 {
     if (b->status)
@@ -235,17 +257,11 @@ static int put_key(struct evt_ev *b, const char *key)
                 evt__kind_name(b->e->kind));
         return -1;
     }
-    size_t klen = strlen(key), bad;
-    if (!evt__utf8_valid(key, klen, &bad)) {
-        set_err(b, EVT_EINVAL,
-                "%s event: invalid UTF-8 in a field name at byte %zu",
-                evt__kind_name(b->e->kind), bad);
-        return -1;
-    }
-    if (b->depth == 0 && top_key(b, key, klen))
-        return -1;
-    if (mp_str(b->e, key, klen)) {
-        oom(b);
+    long klen = mp_short_ascii(b->e, key);
+    if (klen >= 0) {
+        if (b->depth == 0 && top_key(b, key, (size_t)klen))
+            return -1;
+    } else if (put_any_key(b, key)) {
         return -1;
     }
     lv->count++;
@@ -258,10 +274,10 @@ static void check(struct evt_ev *b, int rc)
         oom(b);
 }
 
-void evt_strn(evt_ev *b, const char *key, const char *val, size_t len)
+/* The value of evt_strn, its key written. */
+static void put_str_value(struct evt_ev *b, const char *key, const char *val,
+                          size_t len)
 {
-    if (!b || put_key(b, key))
-        return;
     if (!val) {
         check(b, mp_nil(b->e));
         return;
@@ -281,9 +297,18 @@ void evt_strn(evt_ev *b, const char *key, const char *val, size_t len)
     check(b, mp_str(b->e, val, len));
 }
 
+void evt_strn(evt_ev *b, const char *key, const char *val, size_t len)
+{
+    if (!b || put_key(b, key))
+        return;
+    put_str_value(b, key, val, len);
+}
+
 void evt_str(evt_ev *b, const char *key, const char *val)
 {
-    evt_strn(b, key, val, val ? strlen(val) : 0);
+    if (!b || put_key(b, key))
+        return;
+    put_str_value(b, key, val, val ? strlen(val) : 0);
 }
 
 /* Record the training step of the event; 0 or -1 after an error. */

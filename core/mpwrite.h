@@ -108,8 +108,35 @@ static inline int mp_str(struct evt_event *e, const char *s, size_t n)
 {
     if (evt__event_reserve(e, n + 5))
         return -1;
-    mp_str_hdr(e, n);
-    return mp_raw(e, s, n);
+    mp_str_hdr(e, n); /* cannot fail: room was reserved */
+    if (n)
+        memcpy(e->buf + e->len, s, n);
+    e->len += n;
+    return 0;
+}
+
+/* The C string s as a fixstr when it is ASCII and shorter than 32 bytes,
+ * which most keys are: one pass copies it, finds its end and checks its
+ * bytes, where the general path takes three (strlen, UTF-8 check, copy).
+ * Returns its length, or -1 (nothing appended) when s is longer or holds
+ * a byte >= 0x80, or on OOM: the caller then takes the general path,
+ * which reports what is wrong. */
+static inline long mp_short_ascii(struct evt_event *e, const char *s)
+{
+    if (evt__event_reserve(e, 1 + 32)) /* the header, and 32 bytes copied
+                                          before a long s is noticed */
+        return -1;
+    unsigned char *d = e->buf + e->len + 1, acc = 0;
+    size_t n = 0;
+    for (; n < 32 && s[n]; n++) { /* never reads past the NUL */
+        d[n] = (unsigned char)s[n];
+        acc |= (unsigned char)s[n];
+    }
+    if (n == 32 || acc >= 0x80)
+        return -1;
+    d[-1] = (unsigned char)(0xa0 | n);
+    e->len += 1 + n;
+    return (long)n;
 }
 
 static inline int mp_cstr(struct evt_event *e, const char *s)

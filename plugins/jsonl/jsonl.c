@@ -43,7 +43,12 @@ struct jl {
     char *dir;       /* the folder of the task files */
     char *date;      /* the date part of file names */
     struct jl_files files;
-    struct evt_buf line, path;
+    struct jl_rec *rec; /* the line builder's reused memory */
+    struct evt_buf path;
+    /* s->path is the file of the task named path_task while path_ok (a
+     * run_start may change the folder and the date). */
+    struct evt_buf path_task;
+    int path_ok;
     char *done_run;  /* run_id and seq of the last event handled */
     uint64_t done_seq;
     /* Lines not yet written: consecutive lines for one file go out in one
@@ -318,8 +323,9 @@ static void free_inst(struct jl *s)
     free(s->dir);
     free(s->date);
     free(s->done_run);
-    evt_buf_free(&s->line);
+    jl_rec_free(s->rec);
     evt_buf_free(&s->path);
+    evt_buf_free(&s->path_task);
     evt_buf_free(&s->pend);
     free(s->pend_path);
     free(s);
@@ -333,12 +339,17 @@ static int create(evt_host *h, const struct evt_host_api *api,
         return EVT_ENOMEM;
     s->api = api;
     s->h = h;
-    evt_buf_init(&s->line);
     evt_buf_init(&s->path);
+    evt_buf_init(&s->path_task);
     evt_buf_init(&s->pend);
     if (read_config(s, cfg) != 0) {
         free_inst(s);
         return EVT_ECONFIG;
+    }
+    if (!(s->rec = jl_rec_new(&s->opts))) {
+        api->log(h, EVT_LOG_ERROR, "out of memory");
+        free_inst(s);
+        return EVT_ENOMEM;
     }
     jl_files_init(&s->files, s->sync != JL_SYNC_NONE);
     /* Until a run_start says otherwise: output_dir, the run's stamp. */
@@ -399,6 +410,7 @@ static int on_run_start(struct jl *s, const msgpack_object *ev)
     }
     replace(&s->dir, dir);
     replace(&s->date, date);
+    s->path_ok = 0;
     return EVT_OK;
 }
 
@@ -441,24 +453,23 @@ static char *le_task_component(const char *name, size_t len, size_t max)
     return out;
 }
 
-/* The task name as it appears in the file name. */
-static char *task_component(const struct jl *s, const msgpack_object *task)
+/* The task name p[0..n) as it appears in the file name. */
+static char *task_component(const struct jl *s, const char *p, size_t n)
 {
-    const char *p = task->via.str.ptr;
-    size_t n = task->via.str.size;
     return s->opts.layout == JL_LIGHTEVAL
                ? le_task_component(p, n, JL_TASK_MAX)
                : evt_safe_component(p, n, JL_TASK_MAX);
 }
 
-/* The task file's path in s->path. */
-static int task_path(struct jl *s, const msgpack_object *task)
+/* The file of task p[0..n), built in s->path. */
+static int build_path(struct jl *s, const char *task, size_t n)
 {
-    char *safe = task_component(s, task);
+    char *safe = task_component(s, task, n);
     if (!safe)
         return -1;
     struct evt_buf *p = &s->path;
     p->len = 0;
+    p->oom = 0;
     evt_buf_puts(p, s->dir);
     evt_buf_puts(p, "/");
     if (s->opts.layout == JL_LIGHTEVAL) {
@@ -481,6 +492,23 @@ static int task_path(struct jl *s, const msgpack_object *task)
     return p->oom ? -1 : 0;
 }
 
+/* The file of task p[0..n) in s->path. Samples come in runs of one task,
+ * so the path of the last one is kept. */
+static int task_path(struct jl *s, const char *p, size_t n)
+{
+    struct evt_buf *t = &s->path_task;
+    if (s->path_ok && t->len == n && (n == 0 || memcmp(t->data, p, n) == 0))
+        return 0;
+    s->path_ok = 0;
+    t->len = 0;
+    t->oom = 0;
+    evt_buf_put(t, p, n);
+    if (t->oom || build_path(s, p, n) != 0)
+        return -1;
+    s->path_ok = 1;
+    return 0;
+}
+
 static void skip_event(struct jl *s, const evt_event *e, const char *why)
 {
     const char *kind = s->api->ev_kind(e) == EVT_EV_SAMPLE ? "sample"
@@ -491,42 +519,55 @@ static void skip_event(struct jl *s, const evt_event *e, const char *why)
 
 static void mark_done(struct jl *s, const evt_event *e);
 
-/* Write the pending lines to their file in one write(2). On failure the
- * lines are dropped from memory (they are written again when the host
- * retries the batch: their events are not marked done). */
-static int flush_pending(struct jl *s)
+/* Forget the pending lines (written, or to be written again when the
+ * host retries the batch: their events are not marked done). */
+static void drop_pending(struct jl *s)
 {
-    if (!s->pend_path)
-        return EVT_OK;
-    char err[1024];
-    struct jl_file *f;
-    long long cut = 0;
-    int rc = EVT_OK;
-    if (jl_files_get(&s->files, s->pend_path, &f, &cut, err, sizeof err)) {
-        s->api->log(s->h, EVT_LOG_ERROR, "%s", err);
-        rc = EVT_RETRY;
-    } else {
-        if (cut)
-            s->api->log(s->h, EVT_LOG_WARN,
-                        "%s: removed %lld bytes of a torn last line", f->path,
-                        cut);
-        if (jl_file_append(f, s->pend.data, s->pend.len, err, sizeof err)) {
-            s->api->log(s->h, EVT_LOG_ERROR, "%s", err);
-            jl_files_forget(&s->files, f);
-            rc = EVT_RETRY;
-        }
-    }
-    if (rc == EVT_OK && s->pend_last)
-        mark_done(s, s->pend_last);
     free(s->pend_path);
     s->pend_path = NULL;
     s->pend_last = NULL;
     s->pend.len = 0;
+    s->pend.oom = 0;
+}
+
+/* Write the pending lines to their file in one write(2). */
+static int write_pending(struct jl *s)
+{
+    char err[1024];
+    struct jl_file *f;
+    long long cut = 0;
+    if (jl_files_get(&s->files, s->pend_path, &f, &cut, err, sizeof err)) {
+        s->api->log(s->h, EVT_LOG_ERROR, "%s", err);
+        return EVT_RETRY;
+    }
+    if (cut)
+        s->api->log(s->h, EVT_LOG_WARN,
+                    "%s: removed %lld bytes of a torn last line", f->path, cut);
+    if (jl_file_append(f, s->pend.data, s->pend.len, err, sizeof err)) {
+        s->api->log(s->h, EVT_LOG_ERROR, "%s", err);
+        jl_files_forget(&s->files, f);
+        return EVT_RETRY;
+    }
+    return EVT_OK;
+}
+
+/* Write the pending lines, then mark their events done. When the only
+ * samples since the last write were skipped there is no line, and the
+ * file is not touched. */
+static int flush_pending(struct jl *s)
+{
+    if (!s->pend_path)
+        return EVT_OK;
+    int rc = s->pend.len ? write_pending(s) : EVT_OK;
+    if (rc == EVT_OK && s->pend_last)
+        mark_done(s, s->pend_last);
+    drop_pending(s);
     return rc;
 }
 
-/* Queue the line in s->line for the task's file in s->path. */
-static int append_line(struct jl *s)
+/* Make s->pend the place for the next line of the file in s->path: the
+ * lines waiting for another file, or too many lines, are written first. */
+static int pend_for_path(struct jl *s)
 {
     if (s->pend_path && (strcmp(s->pend_path, s->path.data) != 0 ||
                          s->pend.len >= JL_PEND_MAX)) {
@@ -536,34 +577,52 @@ static int append_line(struct jl *s)
     }
     if (!s->pend_path && !(s->pend_path = strdup(s->path.data)))
         return EVT_RETRY;
-    evt_buf_put(&s->pend, s->line.data, s->line.len);
-    return s->pend.oom ? EVT_RETRY : EVT_OK;
+    return EVT_OK;
 }
 
-static int on_sample(struct jl *s, const evt_event *e,
-                     const msgpack_object *ev)
+/* A sample: its line, queued for its task's file. The event is read
+ * straight from its bytes (record.h), without msgpack-c's object tree. */
+static int on_sample(struct jl *s, const evt_event *e)
 {
-    const msgpack_object *task = evt_mp_get(ev, "task");
-    if (!task || task->type != MSGPACK_OBJECT_STR) {
+    const void *buf;
+    size_t len;
+    int oom;
+    s->api->ev_msgpack(e, &buf, &len);
+    if (jl_rec_scan(s->rec, buf, len, &oom) != 0) {
+        if (oom) {
+            s->api->log(s->h, EVT_LOG_ERROR, "out of memory");
+            return EVT_RETRY;
+        }
+        skip_event(s, e, "its bytes are not one msgpack map");
+        return EVT_OK;
+    }
+    const char *task;
+    size_t tlen;
+    if (!jl_rec_task(s->rec, &task, &tlen)) {
         skip_event(s, e, "no \"task\" string");
         return EVT_OK;
     }
-    char err[512], warn[256];
-    s->line.len = 0;
-    int rc = jl_record_line(&s->opts, ev, &s->line, err, sizeof err, warn,
-                            sizeof warn);
+    if (task_path(s, task, tlen) != 0) {
+        s->api->log(s->h, EVT_LOG_ERROR, "out of memory");
+        return EVT_RETRY;
+    }
+    int rc = pend_for_path(s);
+    if (rc != EVT_OK)
+        return rc;
+    char err[512], warn[256]; /* the line goes straight after the others */
+    rc = jl_rec_line(s->rec, &s->pend, err, sizeof err, warn, sizeof warn);
     if (rc == JL_REC_SKIP) {
         skip_event(s, e, err);
         return EVT_OK;
     }
-    if (rc != JL_REC_OK || task_path(s, task) != 0) {
+    if (rc != JL_REC_OK) {
         s->api->log(s->h, EVT_LOG_ERROR, "out of memory");
         return EVT_RETRY;
     }
     if (warn[0])
         s->api->log(s->h, EVT_LOG_WARN, "sample event seq %llu: %s",
                     (unsigned long long)s->api->ev_seq(e), warn);
-    return append_line(s);
+    return EVT_OK;
 }
 
 /* run_end: make the files durable (per policy) and close them. */
@@ -580,15 +639,16 @@ static int handle(struct jl *s, const evt_event *e)
     uint32_t kind = s->api->ev_kind(e);
     if (kind == EVT_EV_RUN_END)
         return on_run_end(s);
-    if (kind != EVT_EV_RUN_START && kind != EVT_EV_SAMPLE)
+    if (kind == EVT_EV_SAMPLE)
+        return on_sample(s, e);
+    if (kind != EVT_EV_RUN_START)
         return EVT_OK;
     struct evt_view v;
     if (evt_view_open(&v, s->api, e) != 0) {
         skip_event(s, e, "its bytes are not one msgpack map");
         return EVT_OK;
     }
-    int rc = kind == EVT_EV_SAMPLE ? on_sample(s, e, &v.root)
-                                   : on_run_start(s, &v.root);
+    int rc = on_run_start(s, &v.root);
     evt_view_close(&v);
     return rc;
 }
@@ -624,10 +684,7 @@ static int write_events(void *inst, const evt_event *const *ev, size_t n)
             mark_done(s, ev[i]);
     }
     if (rc != EVT_OK) { /* the host retries this batch: drop what waits */
-        free(s->pend_path);
-        s->pend_path = NULL;
-        s->pend_last = NULL;
-        s->pend.len = 0;
+        drop_pending(s);
         return rc;
     }
     if (flush_pending(s) != EVT_OK)

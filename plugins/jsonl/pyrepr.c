@@ -132,96 +132,95 @@ static void repr_bytes(struct evt_buf *b, const char *s, size_t n)
     evt_buf_put(b, &quote, 1);
 }
 
-static void repr_number(struct evt_buf *b, const msgpack_object *o)
+static void repr_number(struct evt_buf *b, const struct jl_mv *v)
 {
     char tmp[32];
     int n = 0;
-    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        n = snprintf(tmp, sizeof tmp, "%" PRIu64, o->via.u64);
-    else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-        n = snprintf(tmp, sizeof tmp, "%" PRId64, o->via.i64);
+    if (v->t == JL_MT_UINT)
+        n = snprintf(tmp, sizeof tmp, "%" PRIu64, v->v.u);
+    else if (v->t == JL_MT_NEG)
+        n = snprintf(tmp, sizeof tmp, "%" PRId64, v->v.i);
     else
-        n = (int)evt_py_float_repr(o->via.f64, tmp);
+        n = (int)evt_py_float_repr(v->v.d, tmp);
     evt_buf_put(b, tmp, (size_t)n);
 }
 
-static int repr_at(struct evt_buf *b, const msgpack_object *o, int depth);
+static int repr_at(struct evt_buf *b, struct jl_cur *c, int depth);
 
-static int repr_array(struct evt_buf *b, const msgpack_object *o, int depth)
+static int repr_array(struct evt_buf *b, struct jl_cur *c, uint32_t n,
+                      int depth)
 {
     evt_buf_put(b, "[", 1);
-    for (uint32_t i = 0; i < o->via.array.size; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         if (i)
             evt_buf_put(b, ", ", 2);
-        if (repr_at(b, &o->via.array.ptr[i], depth + 1))
+        if (repr_at(b, c, depth + 1))
             return -1;
     }
     evt_buf_put(b, "]", 1);
     return 0;
 }
 
-static int repr_map(struct evt_buf *b, const msgpack_object *o, int depth)
+static int repr_map(struct evt_buf *b, struct jl_cur *c, uint32_t n,
+                    int depth)
 {
     evt_buf_put(b, "{", 1);
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         if (i)
             evt_buf_put(b, ", ", 2);
-        if (repr_at(b, &o->via.map.ptr[i].key, depth + 1))
+        if (repr_at(b, c, depth + 1))
             return -1;
         evt_buf_put(b, ": ", 2);
-        if (repr_at(b, &o->via.map.ptr[i].val, depth + 1))
+        if (repr_at(b, c, depth + 1))
             return -1;
     }
     evt_buf_put(b, "}", 1);
     return 0;
 }
 
-static void repr_ext(struct evt_buf *b, const msgpack_object *o)
+static void repr_ext(struct evt_buf *b, const struct jl_mv *v)
 {
     char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "ExtType(code=%d, data=",
-                     (int)o->via.ext.type);
+    int n = snprintf(tmp, sizeof tmp, "ExtType(code=%d, data=", v->ext);
     evt_buf_put(b, tmp, (size_t)n);
-    repr_bytes(b, o->via.ext.ptr, o->via.ext.size);
+    repr_bytes(b, v->s, v->n);
     evt_buf_put(b, ")", 1);
 }
 
-static int repr_at(struct evt_buf *b, const msgpack_object *o, int depth)
+static int repr_at(struct evt_buf *b, struct jl_cur *c, int depth)
 {
-    if (depth > JL_PY_MAX_DEPTH)
+    struct jl_mv v;
+    if (depth > JL_PY_MAX_DEPTH || jl_mp_read(c, &v))
         return -1;
-    switch (o->type) {
-    case MSGPACK_OBJECT_NIL: evt_buf_puts(b, "None"); return 0;
-    case MSGPACK_OBJECT_BOOLEAN:
-        evt_buf_puts(b, o->via.boolean ? "True" : "False");
-        return 0;
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: repr_number(b, o); return 0;
-    case MSGPACK_OBJECT_STR:
-        repr_text(b, o->via.str.ptr, o->via.str.size);
-        return 0;
-    case MSGPACK_OBJECT_BIN:
-        repr_bytes(b, o->via.bin.ptr, o->via.bin.size);
-        return 0;
-    case MSGPACK_OBJECT_EXT: repr_ext(b, o); return 0;
-    case MSGPACK_OBJECT_ARRAY: return repr_array(b, o, depth);
-    case MSGPACK_OBJECT_MAP: return repr_map(b, o, depth);
+    switch (v.t) {
+    case JL_MT_NIL: evt_buf_puts(b, "None"); return 0;
+    case JL_MT_BOOL: evt_buf_puts(b, v.v.b ? "True" : "False"); return 0;
+    case JL_MT_UINT:
+    case JL_MT_NEG:
+    case JL_MT_F32:
+    case JL_MT_F64: repr_number(b, &v); return 0;
+    case JL_MT_STR: repr_text(b, v.s, v.n); return 0;
+    case JL_MT_BIN: repr_bytes(b, v.s, v.n); return 0;
+    case JL_MT_EXT: repr_ext(b, &v); return 0;
+    case JL_MT_ARRAY: return repr_array(b, c, v.n, depth);
+    case JL_MT_MAP: return repr_map(b, c, v.n, depth);
     }
     return -1;
 }
 
-int jl_py_repr(struct evt_buf *b, const msgpack_object *o)
+int jl_py_repr(struct evt_buf *b, struct jl_cur *c)
 {
-    return repr_at(b, o, 0);
+    return repr_at(b, c, 0);
 }
 
-int jl_py_str(struct evt_buf *b, const msgpack_object *o)
+int jl_py_str(struct evt_buf *b, struct jl_cur *c)
 {
-    if (o->type == MSGPACK_OBJECT_STR) {
-        evt_buf_put(b, o->via.str.ptr, o->via.str.size);
+    struct jl_cur peek = *c;
+    struct jl_mv v;
+    if (jl_mp_read(&peek, &v) == 0 && v.t == JL_MT_STR) {
+        evt_buf_put(b, v.s, v.n);
+        *c = peek;
         return 0;
     }
-    return repr_at(b, o, 0);
+    return repr_at(b, c, 0);
 }

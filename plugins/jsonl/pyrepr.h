@@ -14,17 +14,17 @@
 #ifndef JSONL_PYREPR_H
 #define JSONL_PYREPR_H
 
-#include <msgpack.h>
-
 #include "evtrack/sdk/json_write.h"
+#include "mpread.h"
 
 /* Deepest nesting the functions below follow; deeper values fail. */
 #define JL_PY_MAX_DEPTH 64
 
-/* Append Python str(o) / repr(o) to b. Returns 0, or -1 when o nests
- * deeper than JL_PY_MAX_DEPTH (b may then hold a partial text). Out of
+/* Append Python str() / repr() of the value at c to b and move c past
+ * it. Returns 0, or -1 when the value nests deeper than JL_PY_MAX_DEPTH
+ * or its bytes are malformed (b may then hold a partial text). Out of
  * memory is reported through b->oom. */
-int jl_py_str(struct evt_buf *b, const msgpack_object *o);
-int jl_py_repr(struct evt_buf *b, const msgpack_object *o);
+int jl_py_str(struct evt_buf *b, struct jl_cur *c);
+int jl_py_repr(struct evt_buf *b, struct jl_cur *c);
 
 #endif

@@ -2,12 +2,14 @@
  * lmms-eval, lm-evaluation-harness or lighteval's details
  * (docs/sinks/jsonl.md, "Records").
  *
- * The line is Python json.dumps compact form (sdk json_write.h) plus '\n'.
- * Nothing here does I/O or keeps state between calls. */
+ * The line is Python json.dumps compact form (the bytes of the sdk's
+ * json_write.h) plus '\n', written straight from the event's msgpack
+ * bytes. A jl_rec holds the scratch memory reused from one line to the
+ * next, so a steady stream of samples allocates nothing. Nothing here
+ * does I/O. */
 #ifndef JSONL_RECORD_H
 #define JSONL_RECORD_H
 
-#include <msgpack.h>
 #include <stddef.h>
 
 #include "evtrack/sdk/json_write.h"
@@ -28,17 +30,28 @@ enum jl_rec_status {
     JL_REC_NOMEM = -2
 };
 
-/* Append the line for the sample event map ev (a decoded event, header
- * fields included) to line. On JL_REC_SKIP err holds the reason and line
- * is as it was. warn (may be NULL) receives a note about something that
- * was left out of a line that is still written (e.g. a metric whose name
- * collides with a field of the layout); warn[0] == 0 when there is none. */
-int jl_record_line(const struct jl_opts *o, const msgpack_object *ev,
-                   struct evt_buf *line, char *err, size_t errlen,
-                   char *warn, size_t warnlen);
+struct jl_rec;
 
-/* The marker appended to a string value cut by max_field_bytes; N is the
- * number of bytes removed: "<kept bytes>...[truncated N bytes]". */
-#define JL_TRUNC_FMT "...[truncated %zu bytes]"
+/* A record builder for lines with options o (kept by reference); NULL on
+ * OOM. */
+struct jl_rec *jl_rec_new(const struct jl_opts *o);
+void jl_rec_free(struct jl_rec *r);
+
+/* Read the top-level fields of a sample event's bytes (kept by
+ * reference until the next scan). 0, or -1 when they are not one msgpack
+ * map (or it nests deeper than msgpack-c reads), or on OOM (*oom set). */
+int jl_rec_scan(struct jl_rec *r, const void *buf, size_t len, int *oom);
+
+/* The scanned event's "task" (its first one) when it is a str: 1 and
+ * *p, *n set; else 0. */
+int jl_rec_task(const struct jl_rec *r, const char **p, size_t *n);
+
+/* Append the line of the scanned event to line. On JL_REC_SKIP err holds
+ * the reason and line is as it was; on JL_REC_NOMEM too. warn (may be
+ * NULL) receives a note about something left out of a line that is still
+ * written (a metric whose name collides with a field of the layout);
+ * warn[0] == 0 when there is none. */
+int jl_rec_line(struct jl_rec *r, struct evt_buf *line, char *err,
+                size_t errlen, char *warn, size_t warnlen);
 
 #endif
