@@ -1,0 +1,238 @@
+/* wb_journal.c -- a run's local event journal (wb_journal.h). */
+#define _GNU_SOURCE /* flock, O_CLOEXEC, fdatasync */
+#include "wb_journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "evtrack/sdk/crc32c.h"
+
+#define MAGIC "EVTWBJ1\n"
+#define MAGIC_LEN 8
+#define REC_HEADER 9
+#define REC_MAX (1u << 30) /* larger lengths mean a corrupt file */
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t rec_crc(unsigned char type, const void *p, size_t n)
+{
+    return evt_crc32c_mask(evt_crc32c(evt_crc32c(0, &type, 1), p, n));
+}
+
+static int pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+    char *c = p;
+    while (n > 0) {
+        ssize_t k = pread(fd, c, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1; /* error or end of file: a torn record */
+        c += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return 0;
+}
+
+static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t k = pwrite(fd, c, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (k == 0)
+                errno = EIO;
+            return -1;
+        }
+        c += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return 0;
+}
+
+/* Read the record at off into j->rd. Its total size, or 0 when there is
+ * no whole valid record there. */
+static uint64_t read_rec(struct wb_journal *j, uint64_t off, int *type)
+{
+    unsigned char h[REC_HEADER];
+    if (pread_all(j->fd, h, sizeof h, off) != 0)
+        return 0;
+    uint32_t n = le32(h);
+    if (n > REC_MAX || (h[8] != WB_J_EVENT && h[8] != WB_J_SEAL))
+        return 0;
+    if (n > j->rdcap) {
+        unsigned char *b = realloc(j->rd, n);
+        if (!b) {
+            *type = -1; /* out of memory: not a torn record */
+            return 0;
+        }
+        j->rd = b;
+        j->rdcap = n;
+    }
+    if (n && pread_all(j->fd, j->rd, n, off + REC_HEADER) != 0)
+        return 0;
+    if (rec_crc(h[8], j->rd, n) != le32(h + 4))
+        return 0;
+    *type = h[8];
+    return REC_HEADER + (uint64_t)n;
+}
+
+/* Walk the records, calling cb; cut the file after the last valid one. */
+static int scan(struct wb_journal *j, uint64_t end, wb_journal_cb cb,
+                void *ctx, char *err, size_t errlen)
+{
+    uint64_t off = MAGIC_LEN;
+    int type = 0, rc = 0;
+    while (off < end && rc == 0) {
+        uint64_t n = read_rec(j, off, &type);
+        if (n == 0 && type == -1) {
+            snprintf(err, errlen, "%s: out of memory", j->path);
+            return -1;
+        }
+        if (n == 0)
+            break;
+        if (cb)
+            rc = cb(ctx, type, j->rd, n - REC_HEADER);
+        off += n;
+    }
+    if (rc == 0 && off < end && ftruncate(j->fd, (off_t)off) != 0) {
+        snprintf(err, errlen, "%s: ftruncate: %s", j->path, strerror(errno));
+        return -1;
+    }
+    j->size = off;
+    return rc;
+}
+
+static int fail(struct wb_journal *j, const char *step, char *err,
+                size_t errlen)
+{
+    snprintf(err, errlen, "%s: %s: %s", j->path, step, strerror(errno));
+    wb_journal_close(j);
+    return -1;
+}
+
+/* The header of a new or interrupted file; 0, or -1 (not a journal). */
+static int check_header(struct wb_journal *j, uint64_t size)
+{
+    char h[MAGIC_LEN];
+    if (size >= MAGIC_LEN)
+        return pread_all(j->fd, h, MAGIC_LEN, 0) == 0 &&
+                       memcmp(h, MAGIC, MAGIC_LEN) == 0
+                   ? 0
+                   : -1;
+    if (size > 0 && (pread_all(j->fd, h, (size_t)size, 0) != 0 ||
+                     memcmp(h, MAGIC, (size_t)size) != 0))
+        return -1;
+    return pwrite_all(j->fd, MAGIC, MAGIC_LEN, 0);
+}
+
+int wb_journal_open(struct wb_journal *j, const char *path, wb_journal_cb cb,
+                    void *ctx, char *err, size_t errlen)
+{
+    memset(j, 0, sizeof *j);
+    evt_buf_init(&j->pend);
+    j->fd = -1;
+    if (!(j->path = strdup(path))) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    j->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (j->fd < 0)
+        return fail(j, "open", err, errlen);
+    if (flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
+        int busy = errno == EWOULDBLOCK;
+        if (busy) {
+            snprintf(err, errlen, "%s: in use by another process", path);
+            wb_journal_close(j);
+            return 1;
+        }
+        return fail(j, "flock", err, errlen);
+    }
+    off_t end = lseek(j->fd, 0, SEEK_END);
+    if (end < 0)
+        return fail(j, "lseek", err, errlen);
+    if (check_header(j, (uint64_t)end) != 0) {
+        snprintf(err, errlen, "%s: not a wandb journal (bad header)", path);
+        wb_journal_close(j);
+        return -1;
+    }
+    int rc = scan(j, end < MAGIC_LEN ? MAGIC_LEN : (uint64_t)end, cb, ctx,
+                  err, errlen);
+    if (rc != 0)
+        wb_journal_close(j);
+    return rc;
+}
+
+void wb_journal_add(struct wb_journal *j, int type, const void *p, size_t n)
+{
+    unsigned char h[REC_HEADER];
+    put32(h, (uint32_t)n);
+    put32(h + 4, rec_crc((unsigned char)type, p, n));
+    h[8] = (unsigned char)type;
+    evt_buf_put(&j->pend, h, sizeof h);
+    evt_buf_put(&j->pend, p, n);
+}
+
+int wb_journal_commit(struct wb_journal *j, char *err, size_t errlen)
+{
+    int rc = 0;
+    if (j->pend.oom) {
+        snprintf(err, errlen, "%s: out of memory", j->path);
+        rc = -1;
+    } else if (j->pend.len &&
+               pwrite_all(j->fd, j->pend.data, j->pend.len, j->size) != 0) {
+        snprintf(err, errlen, "%s: write: %s", j->path, strerror(errno));
+        if (ftruncate(j->fd, (off_t)j->size) != 0) {
+            /* the next commit writes at j->size again, over the torn
+             * bytes; a reader stops at them until then */
+        }
+        rc = -1;
+    } else {
+        j->size += j->pend.len;
+    }
+    j->pend.len = 0;
+    j->pend.oom = 0;
+    return rc;
+}
+
+int wb_journal_sync(struct wb_journal *j, char *err, size_t errlen)
+{
+    if (j->fd >= 0 && fdatasync(j->fd) != 0) {
+        snprintf(err, errlen, "%s: fdatasync: %s", j->path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void wb_journal_close(struct wb_journal *j)
+{
+    if (j->fd >= 0)
+        close(j->fd); /* releases the lock */
+    j->fd = -1;
+    free(j->path);
+    j->path = NULL;
+    evt_buf_free(&j->pend);
+    free(j->rd);
+    j->rd = NULL;
+    j->rdcap = 0;
+    j->size = 0;
+}
