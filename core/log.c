@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scrub.h"
 #include "strbuf.h"
 #include "tracker.h"
 
@@ -94,6 +95,7 @@ void evt__host_vlog(struct evt_host *h, int level, const char *fmt,
      * reference. (Messages of abandoned sinks still reach the handler.) */
     char body[768], msg[1024];
     vsnprintf(body, sizeof body, fmt, ap);
+    evt__scrub_text(body, sizeof body); /* a path can hold a task name */
     if (!h) {
         emit(level, body);
         return;

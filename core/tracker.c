@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "plugin_dirs.h"
+#include "scrub.h"
 #include "strbuf.h"
 #include "worker.h"
 
@@ -414,10 +415,14 @@ static int open_common(const char *text, size_t len, const char *source,
 {
     struct evt__config_file cf;
     int rc = evt__config_parse(text, len, source, base_dir, &cf, err, errlen);
-    if (rc)
-        return rc;
-    rc = open_config(&cf, out, start, only, err, errlen);
-    evt__config_free(&cf);
+    if (rc == EVT_OK) {
+        rc = open_config(&cf, out, start, only, err, errlen);
+        evt__config_free(&cf);
+    }
+    /* Messages name values only where they are names (a plugin, a sink);
+     * a ${TOKEN} expanded into one must not show. */
+    if (rc != EVT_OK && err && errlen)
+        evt__scrub_text(err, errlen);
     return rc;
 }
 
@@ -574,16 +579,27 @@ static int64_t deadline_of(int64_t timeout_ms)
     return evt__mono_ns() + timeout_ms * 1000000;
 }
 
+/* Ask every sink to flush before waiting for any, so that they all drain
+ * at the same time and a hung sink does not use up the deadline of the
+ * sinks after it. */
 static int flush_all(struct evt_tracker *t, int64_t deadline)
 {
     int rc = EVT_OK;
+    uint64_t one, *ticket = t->nsinks > 1 ? malloc(t->nsinks * sizeof *ticket)
+                                          : &one;
+    for (size_t i = 0; ticket && i < t->nsinks; i++)
+        if (t->sinks[i]->thread_started)
+            ticket[i] = evt__sink_flush_ask(t->sinks[i], deadline);
     for (size_t i = 0; i < t->nsinks; i++) {
         if (!t->sinks[i]->thread_started)
             continue;
-        int r = evt__sink_flush(t->sinks[i], deadline);
+        int r = ticket ? evt__sink_flush_wait(t->sinks[i], ticket[i], deadline)
+                       : evt__sink_flush(t->sinks[i], deadline); /* OOM */
         if (r != EVT_OK && rc == EVT_OK)
             rc = r;
     }
+    if (ticket != &one)
+        free(ticket);
     return rc;
 }
 
@@ -612,6 +628,11 @@ int evt_close(evt_tracker *t, int64_t timeout_ms)
     pthread_mutex_unlock(&t->dispatch_mu);
     int rc = flush_all(t, deadline);
     int64_t stop_at = deadline < 0 ? INT64_MAX / 2 : deadline;
+    /* Tell every worker first: an idle one is gone before a hung one has
+     * used up the grace period, instead of being abandoned with it. */
+    for (size_t i = 0; i < t->nsinks; i++)
+        if (t->sinks[i]->thread_started)
+            evt__sink_stop_ask(t->sinks[i], stop_at);
     for (size_t i = 0; i < t->nsinks; i++) {
         struct evt_host *h = t->sinks[i];
         if (!h->thread_started)

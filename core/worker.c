@@ -15,6 +15,7 @@
 
 #include "backoff.h"
 #include "config.h"
+#include "scrub.h"
 #include "strbuf.h"
 
 enum outcome { DELIVERED, DEAD_LETTERED, PARKED };
@@ -41,11 +42,26 @@ static uint64_t get_le(const unsigned char *p, unsigned n)
 static int append_event(struct evt__spool *s, const struct evt_event *e,
                         char *err, size_t errlen)
 {
+    /* No token reaches evtrack's own files: a copy of the event with
+     * them replaced is kept instead (scrub.h). */
+    int failed;
+    size_t blen = e->len;
+    unsigned char *clean = evt__scrub_msgpack(e->buf, e->len, &blen,
+                                              &failed);
+    const unsigned char *body = clean ? clean : e->buf;
+    if (!clean)
+        blen = e->len;
     size_t rl = strlen(e->run_id);
-    size_t n = REC_HDR + rl + e->len;
+    size_t n = REC_HDR + rl + blen;
     unsigned char *rec = malloc(n);
-    if (!rec)
-        return evt__err(err, errlen, EVT_ENOMEM, "out of memory");
+    if (!rec || failed) {
+        free(rec);
+        free(clean);
+        return evt__err(err, errlen, failed ? EVT_EIO : EVT_ENOMEM,
+                        failed ? "cannot remove a token from the event "
+                                 "(out of memory or bad msgpack)"
+                               : "out of memory");
+    }
     rec[0] = 1;
     rec[1] = (unsigned char)e->has_step;
     put_le(rec + 2, rl, 2);
@@ -54,9 +70,10 @@ static int append_event(struct evt__spool *s, const struct evt_event *e,
     put_le(rec + 16, (uint64_t)e->time_ns, 8);
     put_le(rec + 24, (uint64_t)e->step, 8);
     memcpy(rec + REC_HDR, e->run_id, rl);
-    memcpy(rec + REC_HDR + rl, e->buf, e->len);
+    memcpy(rec + REC_HDR + rl, body, blen);
     int rc = evt__spool_append(s, rec, n, err, errlen);
     free(rec);
+    free(clean);
     return rc;
 }
 
@@ -602,7 +619,7 @@ int evt__sink_wait_push(struct evt_host *h, struct evt_event *e,
 
 /* ---- flush, stop, free ----------------------------------------------------------*/
 
-int evt__sink_flush(struct evt_host *h, int64_t deadline_ns)
+uint64_t evt__sink_flush_ask(struct evt_host *h, int64_t deadline_ns)
 {
     pthread_mutex_lock(&h->mu);
     uint64_t mine = ++h->flush_req;
@@ -610,6 +627,20 @@ int evt__sink_flush(struct evt_host *h, int64_t deadline_ns)
         (h->flush_deadline_ns >= 0 && deadline_ns > h->flush_deadline_ns))
         h->flush_deadline_ns = deadline_ns; /* the most patient caller */
     wake_worker(h);
+    pthread_mutex_unlock(&h->mu);
+    return mine;
+}
+
+int evt__sink_flush(struct evt_host *h, int64_t deadline_ns)
+{
+    return evt__sink_flush_wait(h, evt__sink_flush_ask(h, deadline_ns),
+                                deadline_ns);
+}
+
+int evt__sink_flush_wait(struct evt_host *h, uint64_t mine,
+                         int64_t deadline_ns)
+{
+    pthread_mutex_lock(&h->mu);
     int rc = EVT_OK;
     while (h->flush_done < mine && !h->exited) {
         if (deadline_ns >= 0 &&
@@ -637,14 +668,26 @@ static void park_queue(struct evt_host *h)
     }
 }
 
-int evt__sink_stop(struct evt_host *h, int64_t deadline_ns)
+static void stop_ask_locked(struct evt_host *h, int64_t deadline_ns)
 {
-    pthread_mutex_lock(&h->mu);
     h->stop = 1;
     h->stop_deadline_ns = deadline_ns;
     h->sleeping = 0;
     pthread_cond_broadcast(&h->wake);
     pthread_cond_broadcast(&h->not_full);
+}
+
+void evt__sink_stop_ask(struct evt_host *h, int64_t deadline_ns)
+{
+    pthread_mutex_lock(&h->mu);
+    stop_ask_locked(h, deadline_ns);
+    pthread_mutex_unlock(&h->mu);
+}
+
+int evt__sink_stop(struct evt_host *h, int64_t deadline_ns)
+{
+    pthread_mutex_lock(&h->mu);
+    stop_ask_locked(h, deadline_ns);
     /* A write() in progress at the deadline gets a short grace period. */
     int64_t give_up = deadline_ns + 100 * 1000000LL;
     while (h->thread_started && !h->exited)

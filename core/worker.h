@@ -29,6 +29,19 @@ int evt__sink_wait_push(struct evt_host *h, struct evt_event *e,
 /* Ask the worker to drain and flush; wait until deadline_ns (monotonic). */
 int evt__sink_flush(struct evt_host *h, int64_t deadline_ns);
 
+/* The same in two steps, so that a tracker can ask every sink before it
+ * waits for any: then the sinks drain at the same time, and one that
+ * hangs does not use up the deadline of the others. ask returns the
+ * ticket to wait for. */
+uint64_t evt__sink_flush_ask(struct evt_host *h, int64_t deadline_ns);
+int evt__sink_flush_wait(struct evt_host *h, uint64_t ticket,
+                         int64_t deadline_ns);
+
+/* Tell the worker to stop at deadline_ns without waiting (evt__sink_stop
+ * then waits). A tracker tells every sink first, so that an idle worker
+ * is already gone when a hung one has used up the grace period. */
+void evt__sink_stop_ask(struct evt_host *h, int64_t deadline_ns);
+
 /* Stop the worker: it drains until deadline_ns; what is left is spilled
  * or dead-lettered. Returns EVT_OK once joined, or EVT_ETIMEDOUT when
  * the sink hung in write(): then h was abandoned to its worker, which

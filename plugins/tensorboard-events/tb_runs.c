@@ -299,10 +299,13 @@ static int write_pending(struct tb_run *r, char *err, size_t errlen)
 }
 
 /* Cut r's file back to before; a file that cannot be cut is closed, so
- * the next records go to a new file and never follow a torn one. */
+ * the next records go to a new file and never follow a torn one. The
+ * file is cut even when r->size did not move: a write that failed part
+ * way (EFBIG, ENOSPC) left bytes past r->size, and a shorter batch
+ * written there later would leave them after its records. */
 static void roll_back(struct tb_run *r, off_t before)
 {
-    if (r->fd < 0 || r->size == before)
+    if (r->fd < 0)
         return;
     if (ftruncate(r->fd, before) == 0)
         r->size = before;
@@ -320,7 +323,7 @@ int tb_runs_commit(struct tb_runs *rs, char *err, size_t errlen)
         if (rs->r[i].pending.len > 0)
             rc = write_pending(&rs->r[i], err, errlen);
     for (size_t i = 0; i < rs->n; i++) {
-        if (rc != 0)
+        if (rc != 0 && rs->r[i].pending.len > 0)
             roll_back(&rs->r[i], before[i]);
         rs->r[i].pending.len = 0;
         rs->r[i].pending.oom = 0;
