@@ -311,7 +311,7 @@ static void check_counters(evt_tracker *t, const char *const *names,
                            size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        struct evt_sink_stats st;
+        struct evt_sink_stats st = {0};
         if (!rh_stats_of(t, names[i], &st))
             fail_msg("no sink %s", names[i]);
         if (st.queued + st.spilled != st.written + st.dead_lettered ||

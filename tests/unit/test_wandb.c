@@ -702,14 +702,21 @@ static void test_wandb_args(void **state)
     wb_settings_free(&s);
 }
 
+/* jstr, or "-" when absent (printf's %s must never get NULL). */
+static const char *jstr_or_dash(const cJSON *o, const char *k)
+{
+    const char *v = jstr(o, k);
+    return v ? v : "-";
+}
+
 static void print_requests(const cJSON *reqs)
 {
     const cJSON *r;
     cJSON_ArrayForEach(r, reqs) {
         fprintf(stderr, "%s %s %s status=%d fault=%s\n  %.3000s\n",
-                jstr(r, "method"), jstr(r, "path"),
-                jstr(r, "op") ? jstr(r, "op") : "", status_of(r),
-                jstr(r, "fault") ? jstr(r, "fault") : "-", jstr(r, "body"));
+                jstr_or_dash(r, "method"), jstr_or_dash(r, "path"),
+                jstr_or_dash(r, "op"), status_of(r),
+                jstr_or_dash(r, "fault"), jstr_or_dash(r, "body"));
     }
 }
 
