@@ -383,6 +383,25 @@ static void set_options(CURL *c, const struct evt_http_request *req,
     set_method(c, req);
 }
 
+/* Errors that the same request will meet again however often it is
+ * retried: the peer's certificate does not verify (untrusted, expired,
+ * wrong host), the CA file is unusable, the URL is bad. Retrying those for
+ * minutes would only hide the cause. */
+static int curl_error_is_final(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* The outcome of a finished transfer; fills resp->status and err. */
 static int conclude(CURL *c, CURLcode rc, const struct evt_http_request *req,
                     struct evt_http_response *resp, const struct grow *body,
@@ -398,7 +417,8 @@ static int conclude(CURL *c, CURLcode rc, const struct evt_http_request *req,
             snprintf(what, sizeof what, "%s%s%s%s", curl_easy_strerror(rc),
                      ebuf[0] ? " (" : "", ebuf, ebuf[0] ? ")" : "");
         set_err(req, what, err, errlen);
-        return body->too_big ? EVT_HTTP_FINAL : EVT_HTTP_TRANSIENT;
+        return body->too_big || curl_error_is_final(rc) ? EVT_HTTP_FINAL
+                                                        : EVT_HTTP_TRANSIENT;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
     int out = evt_http_classify(resp->status);

@@ -5,7 +5,8 @@ stdlib only).
 It listens on 127.0.0.1 only, on an ephemeral port it prints on stdout as
 one line ("PORT\\n"), exits when its stdin reaches EOF (its test ended), answers every request from its app (by default: 200
 with a JSON echo of the request), records each request in a JSON log file
-(--log PATH, rewritten atomically after every request) and injects faults
+(--log PATH, rewritten atomically after every request), serves https
+instead when given --tls CERT.pem KEY.pem, and injects faults
 the test asks for:
 
   POST /_ctl/faults  body: a JSON list of faults, appended. A fault:
@@ -29,6 +30,7 @@ import argparse
 import hashlib
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -202,9 +204,17 @@ class Server(ThreadingHTTPServer):
         ctl = getattr(self.app, "control", None)
         return ctl(path, body) if ctl else False
 
+    def use_tls(self, cert, key):
+        """Serve https with this certificate (PEM files)."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        self.socket = ctx.wrap_socket(self.socket, server_side=True)
+        self.scheme = "https"
+
     @property
     def base_url(self):
-        return "http://127.0.0.1:%d" % self.server_address[1]
+        scheme = getattr(self, "scheme", "http")
+        return "%s://127.0.0.1:%d" % (scheme, self.server_address[1])
 
 
 def exit_with_parent():
@@ -220,8 +230,11 @@ def exit_with_parent():
 def serve(app_factory, argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--log", default=None)
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), default=None)
     args, rest = ap.parse_known_args(argv)
     srv = Server(None, args.log)
+    if args.tls:
+        srv.use_tls(*args.tls)
     srv.app = app_factory(srv, rest)
     threading.Thread(target=exit_with_parent, daemon=True).start()
     sys.stdout.write("%d\n" % srv.server_address[1])

@@ -1119,6 +1119,61 @@ static void test_401(void **state)
     free_run(&r);
 }
 
+/* https endpoint with a private CA: without ca_bundle the push is a final
+ * error naming the certificate problem (no retries, sink disabled); with
+ * it the run is committed. */
+static void test_tls_ca_bundle(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    assert_int_equal(fake_server_make_cert(dir, "hub", "IP:127.0.0.1"), 0);
+    char *pem = tu_fmt("%s/hub.pem", dir), *key = tu_fmt("%s/hub.key", dir);
+    char *tlog = tu_fmt("%s/log.json", dir);
+    const char *args[] = {"--log", tlog, "--token", TOKEN, "--tls", pem, key,
+                          NULL};
+    struct fake_server plain = srv, tls = {0};
+    assert_int_equal(fake_server_start(&tls, "hf_hub_server.py", args), 0);
+    snprintf(srv.url, sizeof srv.url, "https://127.0.0.1:%d", tls.port);
+    for (int trusted = 0; trusted < 2; trusted++) {
+        char *hub = tu_fmt("\"org\": \"evt-org\", \"results_repo\": "
+                           "\"tls%d\"%s%s%s", trusted,
+                           trusted ? ", \"ca_bundle\": \"" : "",
+                           trusted ? pem : "", trusted ? "\"" : "");
+        struct run r = {0};
+        evt_tracker *t = open_run(&r, hub, NULL, 0);
+        log_run(t, 2, 10, 1);
+        evt_flush(t, 20000);
+        struct evt_sink_stats st[4];
+        const struct evt_sink_stats *hs = hub_stats(t, st);
+        assert_int_equal(hs->enabled, trusted);
+        assert_int_equal(hs->retried, 0);
+        assert_int_equal(hs->dead_lettered > 0, !trusted);
+        assert_int_equal(evt_close(t, 20000), EVT_OK);
+        char *msgs = take_log();
+        if (!trusted) {
+            assert_non_null(strstr(msgs, "dataset repo evt-org/tls0"));
+            assert_non_null(strstr(msgs, "certificate"));
+        }
+        assert_null(strstr(msgs, TOKEN));
+        free(msgs);
+        free(hub);
+        free_run(&r);
+    }
+    /* only the trusted run reached the server: its commit is logged */
+    char *text = tu_read_file(tlog, NULL);
+    cJSON *log = cJSON_Parse(text ? text : "[]");
+    assert_int_equal(count_req(log, "/api/datasets/evt-org/tls1/commit"), 1);
+    assert_int_equal(count_req(log, "tls0"), 0);
+    cJSON_Delete(log);
+    free(text);
+    fake_server_stop(&tls);
+    srv = plain;
+    free(tlog);
+    free(pem);
+    free(key);
+    tu_rmtree(dir);
+}
+
 /* No token: create fails at open, naming the variable to set. */
 static void test_no_token(void **state)
 {
@@ -1386,6 +1441,7 @@ int main(void)
         cmocka_unit_test_setup(test_dead_letter_replay, reset),
         cmocka_unit_test_setup(test_replayed_run_end_pushed, reset),
         cmocka_unit_test_setup(test_401, reset),
+        cmocka_unit_test_setup(test_tls_ca_bundle, reset),
         cmocka_unit_test_setup(test_no_token, reset),
         cmocka_unit_test_setup(test_whoami_public_gated, reset),
         cmocka_unit_test_setup(test_two_repos, reset),

@@ -402,6 +402,71 @@ static void test_classify_scrub(void **state)
     assert_string_equal(out, "xx[REDA");
 }
 
+static int tls_get(const char *base, const char *ca, char *err, size_t len,
+                   long *status)
+{
+    char *u = tu_fmt("%s/tls", base);
+    struct evt_http_request rq = {.method = "GET", .url = u, .ca_bundle = ca};
+    struct evt_http_response rs;
+    int attempts = 0;
+    int out = evt_http_send(&rq, &fast, &rs, &attempts, err, len);
+    *status = rs.status;
+    evt_http_response_free(&rs);
+    free(u);
+    return attempts == 1 || out == EVT_HTTP_TRANSIENT ? out : -1;
+}
+
+/* https: the peer is always verified. An untrusted certificate and a
+ * certificate for another host are final errors (retrying cannot help),
+ * tried once; ca_bundle makes a private CA trusted. */
+static void test_tls_verified(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), err[512];
+    assert_int_equal(fake_server_make_cert(dir, "ip", "IP:127.0.0.1"), 0);
+    assert_int_equal(fake_server_make_cert(dir, "other", "DNS:other.example"),
+                     0);
+    char *ip_pem = tu_fmt("%s/ip.pem", dir), *ip_key = tu_fmt("%s/ip.key", dir);
+    char *ot_pem = tu_fmt("%s/other.pem", dir);
+    char *ot_key = tu_fmt("%s/other.key", dir);
+    struct fake_server tls = {0}, wrong = {0};
+    const char *a1[] = {"--tls", ip_pem, ip_key, NULL};
+    const char *a2[] = {"--tls", ot_pem, ot_key, NULL};
+    assert_int_equal(fake_server_start(&tls, "fake_http.py", a1), 0);
+    assert_int_equal(fake_server_start(&wrong, "fake_http.py", a2), 0);
+    char *base = tu_fmt("https://127.0.0.1:%d", tls.port);
+    char *wbase = tu_fmt("https://127.0.0.1:%d", wrong.port);
+    long status = -1;
+    /* the system store does not trust it */
+    assert_int_equal(tls_get(base, NULL, err, sizeof err, &status),
+                     EVT_HTTP_FINAL);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(err, "GET https://127.0.0.1:"));
+    assert_non_null(strstr(err, "certificate"));
+    /* trusted through ca_bundle */
+    assert_int_equal(tls_get(base, ip_pem, err, sizeof err, &status),
+                     EVT_HTTP_DONE);
+    assert_int_equal(status, 200);
+    /* trusted, but issued for another host name */
+    assert_int_equal(tls_get(wbase, ot_pem, err, sizeof err, &status),
+                     EVT_HTTP_FINAL);
+    assert_non_null(strstr(err, "host name"));
+    /* a CA file that is not there */
+    char *missing = tu_fmt("%s/missing.pem", dir);
+    assert_int_equal(tls_get(base, missing, err, sizeof err, &status),
+                     EVT_HTTP_FINAL);
+    fake_server_stop(&tls);
+    fake_server_stop(&wrong);
+    free(missing);
+    free(base);
+    free(wbase);
+    free(ip_pem);
+    free(ip_key);
+    free(ot_pem);
+    free(ot_key);
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +480,7 @@ int main(void)
         cmocka_unit_test_setup(test_stall, reset),
         cmocka_unit_test_setup(test_truncated, reset),
         cmocka_unit_test_setup(test_deadline_and_stop, reset),
+        cmocka_unit_test(test_tls_verified),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
