@@ -229,6 +229,12 @@ static void bench(const char *path, int threads, int per_thread, int64_t clk)
     printf("%-10s %-8d %10lld %10lld %14.4f\n", path, threads,
            (long long)(all[n / 2] - clk), (long long)(all[n * 99 / 100] - clk),
            (double)allocs_total / (double)n);
+    printf("RESULT caller_%s_%dt_median_ns %lld\n", path, threads,
+           (long long)(all[n / 2] - clk));
+    printf("RESULT caller_%s_%dt_p99_ns %lld\n", path, threads,
+           (long long)(all[n * 99 / 100] - clk));
+    printf("RESULT caller_%s_%dt_allocs_per_event %.4f\n", path, threads,
+           (double)allocs_total / (double)n);
     __libc_free(all);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -148,6 +148,10 @@ int main(int argc, char **argv)
                (double)n / pdt, mb / pdt, pdt * 1e6 / (double)n);
         printf("ratios: %.1fx python, %.0f%% of cat\n", pdt / dt,
                100.0 * cdt / dt);
+        printf("RESULT jsonl_samples_per_s %.0f\n", (double)n / dt);
+        printf("RESULT jsonl_mb_per_s %.1f\n", mb / dt);
+        printf("RESULT jsonl_x_python %.1f\n", pdt / dt);
+        printf("RESULT jsonl_pct_of_cat %.0f\n", 100.0 * cdt / dt);
     }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     run(cmd);

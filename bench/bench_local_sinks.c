@@ -164,6 +164,10 @@ int main(int argc, char **argv)
     for (int k = 0; k < 10; k++)
         printf(" %.1f", tenth[k]);
     printf("\npeak RSS %.1f MiB\n", peak_rss_mib());
+    printf("RESULT local_sinks_events %ld\n", n);
+    printf("RESULT local_sinks_wall_s %.2f\n", dt);
+    printf("RESULT local_sinks_peak_rss_mib %.1f\n", peak_rss_mib());
+    printf("RESULT local_sinks_rss_growth_mib %.1f\n", tenth[9] - tenth[0]);
     char cmd[1100];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) == 0 && rc == EVT_OK ? 0 : 1;

@@ -128,6 +128,9 @@ int main(int argc, char **argv)
                in[r - 1]);
         printf("process     median %.2f ms, worst %.2f ms\n", whole[r / 2],
                whole[r - 1]);
+        printf("RESULT startup_open_close_median_ms %.2f\n", in[r / 2]);
+        printf("RESULT startup_open_close_worst_ms %.2f\n", in[r - 1]);
+        printf("RESULT startup_process_median_ms %.2f\n", whole[r / 2]);
     }
     free(in);
     free(whole);

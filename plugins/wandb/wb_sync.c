@@ -116,6 +116,12 @@ static int upsert(struct wb_run *r, const struct wb_sync_ctx *c,
         rc = adopt(r, &b, &u, err, errlen);
     wb_bucket_free(&b);
     if (rc == WB_SYNC_OK) {
+        /* The run's first request starts the stream interval too: rows
+         * logged right after open leave with the first paced file_stream
+         * instead of a request of their own, so a run makes at most one
+         * request per interval from its start. */
+        if (!r->link.last_fs_ns)
+            r->link.last_fs_ns = wb_mono_ns();
         free(r->link.config_sent);
         r->link.config_sent = config;
         config = NULL;
