@@ -152,8 +152,11 @@ static struct wb_counts wb_count(const char *log)
     struct wb_counts c = {.min_gap = 1e9};
     double prev = -1, gap_before_last = 1e9;
     char *text = read_all(log);
-    for (char *line = text ? strtok(text, "\n") : NULL; line;
-         line = strtok(NULL, "\n")) {
+    for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        if ((nl = strchr(line, '\n')) != NULL)
+            *nl = '\0';
+        if (!*line)
+            continue;
         cJSON *e = cJSON_Parse(line);
         const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(e, "path"));
         const char *body = cJSON_GetStringValue(cJSON_GetObjectItem(e, "body"));
