@@ -22,36 +22,9 @@
 
 #include "evtrack/sdk/crc32c.h"
 
-#define TB_MAX_VARINT 10
-
 /* A tag longer than this is refused (oom) before any size arithmetic, so
  * the sums below cannot wrap. No real tag comes near it. */
 #define TB_MAX_FIELD (SIZE_MAX / 4)
-
-/* ---- raw encoders: write into p, return the number of bytes ---------- */
-
-static size_t raw_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
-static size_t raw_key(uint8_t *p, uint32_t field, enum tb_wire wire)
-{
-    return raw_varint(p, (uint64_t)field << 3 | (uint64_t)wire);
-}
-
-static size_t raw_le(uint8_t *p, uint64_t v, size_t nbytes)
-{
-    for (size_t i = 0; i < nbytes; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-    return nbytes;
-}
 
 /* The IEEE bits of d and f (memcpy: no aliasing or union tricks). */
 static uint64_t double_bits(double d)
@@ -71,7 +44,7 @@ static uint32_t float_bits(float f)
 /* Size of a length-delimited field with a one-byte key and n bytes. */
 static size_t ld_size(size_t n)
 {
-    return 1 + tb_pb_varint_size(n) + n;
+    return 1 + evt_pb_varint_size(n) + n;
 }
 
 /* Undo a call's partial appends once it ran out of memory. */
@@ -84,83 +57,19 @@ static void restore_on_oom(struct evt_buf *b, size_t mark)
         b->data[mark] = '\0';
 }
 
-/* ---- protobuf primitives --------------------------------------------- */
-
-size_t tb_pb_varint_size(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-void tb_pb_varint(struct evt_buf *b, uint64_t v)
-{
-    uint8_t t[TB_MAX_VARINT];
-    evt_buf_put(b, t, raw_varint(t, v));
-}
-
-void tb_pb_key(struct evt_buf *b, uint32_t field, enum tb_wire wire)
-{
-    uint8_t t[TB_MAX_VARINT];
-    evt_buf_put(b, t, raw_key(t, field, wire));
-}
-
-void tb_pb_int(struct evt_buf *b, uint32_t field, int64_t v)
-{
-    uint8_t t[2 * TB_MAX_VARINT];
-    size_t n = raw_key(t, field, TB_VARINT);
-    n += raw_varint(t + n, (uint64_t)v); /* two's complement if negative */
-    evt_buf_put(b, t, n);
-}
-
-void tb_pb_double(struct evt_buf *b, uint32_t field, double v)
-{
-    uint8_t t[TB_MAX_VARINT + 8];
-    size_t n = raw_key(t, field, TB_FIXED64);
-    n += raw_le(t + n, double_bits(v), 8);
-    evt_buf_put(b, t, n);
-}
-
-void tb_pb_float(struct evt_buf *b, uint32_t field, float v)
-{
-    uint8_t t[TB_MAX_VARINT + 4];
-    size_t n = raw_key(t, field, TB_FIXED32);
-    n += raw_le(t + n, float_bits(v), 4);
-    evt_buf_put(b, t, n);
-}
-
-void tb_pb_bytes(struct evt_buf *b, uint32_t field, const void *p, size_t n)
-{
-    uint8_t t[2 * TB_MAX_VARINT];
-    size_t h = raw_key(t, field, TB_LEN);
-    h += raw_varint(t + h, n);
-    size_t mark = b->len;
-    evt_buf_put(b, t, h);
-    evt_buf_put(b, p, n);
-    restore_on_oom(b, mark);
-}
-
-void tb_pb_str(struct evt_buf *b, uint32_t field, const char *s)
-{
-    tb_pb_bytes(b, field, s, s ? strlen(s) : 0);
-}
-
 /* ---- TFRecord ---------------------------------------------------------- */
 
 /* data must not point into out: appending may move out->data. */
 void tb_record_frame(struct evt_buf *out, const void *data, size_t n)
 {
     uint8_t head[12], tail[4];
-    raw_le(head, (uint64_t)n, 8);
-    raw_le(head + 8, evt_crc32c_mask(evt_crc32c(0, head, 8)), 4);
+    evt_pb_put_le(head, (uint64_t)n, 8);
+    evt_pb_put_le(head + 8, evt_crc32c_mask(evt_crc32c(0, head, 8)), 4);
     size_t mark = out->len;
     evt_buf_put(out, head, sizeof head);
     evt_buf_put(out, data, n);
     if (!out->oom) { /* the data CRC only once the data fitted */
-        raw_le(tail, evt_crc32c_mask(evt_crc32c(0, data, n)), 4);
+        evt_pb_put_le(tail, evt_crc32c_mask(evt_crc32c(0, data, n)), 4);
         evt_buf_put(out, tail, sizeof tail);
     }
     restore_on_oom(out, mark);
@@ -185,17 +94,17 @@ static void w_raw(struct pbw *w, const void *p, size_t n)
 
 static void w_int(struct pbw *w, uint32_t field, int64_t v)
 {
-    uint8_t t[2 * TB_MAX_VARINT];
-    size_t n = raw_key(t, field, TB_VARINT);
-    n += raw_varint(t + n, (uint64_t)v);
+    uint8_t t[2 * EVT_PB_MAX_VARINT];
+    size_t n = evt_pb_put_key(t, field, EVT_PB_VARINT);
+    n += evt_pb_put_varint(t + n, (uint64_t)v);
     w_raw(w, t, n);
 }
 
 static void w_double(struct pbw *w, uint32_t field, double v)
 {
-    uint8_t t[TB_MAX_VARINT + 8];
-    size_t n = raw_key(t, field, TB_FIXED64);
-    n += raw_le(t + n, double_bits(v), 8);
+    uint8_t t[EVT_PB_MAX_VARINT + 8];
+    size_t n = evt_pb_put_key(t, field, EVT_PB_FIXED64);
+    n += evt_pb_put_le(t + n, double_bits(v), 8);
     w_raw(w, t, n);
 }
 
@@ -209,9 +118,9 @@ static void w_double_opt(struct pbw *w, uint32_t field, double v)
 
 static void w_len(struct pbw *w, uint32_t field, size_t len)
 {
-    uint8_t t[2 * TB_MAX_VARINT];
-    size_t n = raw_key(t, field, TB_LEN);
-    n += raw_varint(t + n, len);
+    uint8_t t[2 * EVT_PB_MAX_VARINT];
+    size_t n = evt_pb_put_key(t, field, EVT_PB_LEN);
+    n += evt_pb_put_varint(t + n, len);
     w_raw(w, t, n);
 }
 
@@ -252,12 +161,12 @@ static size_t raw_event_head(uint8_t *p, double wall_time, int64_t step)
 {
     size_t n = 0;
     if (double_bits(wall_time) != 0) {
-        n += raw_key(p + n, 1, TB_FIXED64);
-        n += raw_le(p + n, double_bits(wall_time), 8);
+        n += evt_pb_put_key(p + n, 1, EVT_PB_FIXED64);
+        n += evt_pb_put_le(p + n, double_bits(wall_time), 8);
     }
     if (step != 0) {
-        n += raw_key(p + n, 2, TB_VARINT);
-        n += raw_varint(p + n, (uint64_t)step);
+        n += evt_pb_put_key(p + n, 2, EVT_PB_VARINT);
+        n += evt_pb_put_varint(p + n, (uint64_t)step);
     }
     return n;
 }
@@ -279,7 +188,7 @@ static void put_summary_event(struct evt_buf *out, double wall_time,
                               int64_t step, pbw_body value_body,
                               const void *ctx)
 {
-    uint8_t head[1 + 8 + 1 + TB_MAX_VARINT] = {0}; /* for gcc -O2 */
+    uint8_t head[1 + 8 + 1 + EVT_PB_MAX_VARINT] = {0}; /* for gcc -O2 */
     struct one_value v = {value_body, ctx};
     struct pbw w = {out, 0};
     size_t mark = out->len;
@@ -345,11 +254,11 @@ static size_t scalar_tail(uint8_t *p, float value, enum tb_scalar_form form)
 {
     if (form == TB_SCALAR_TENSOR) {
         memcpy(p, scalar_tensor_tail, sizeof scalar_tensor_tail);
-        raw_le(p + SCALAR_TENSOR_X, float_bits(value), 4);
+        evt_pb_put_le(p + SCALAR_TENSOR_X, float_bits(value), 4);
         return sizeof scalar_tensor_tail;
     }
-    size_t n = raw_key(p, 2, TB_FIXED32); /* simple_value: oneof, kept */
-    return n + raw_le(p + n, float_bits(value), 4);
+    size_t n = evt_pb_put_key(p, 2, EVT_PB_FIXED32); /* simple_value: oneof, kept */
+    return n + evt_pb_put_le(p + n, float_bits(value), 4);
 }
 
 void tb_event_scalar(struct evt_buf *out, double wall_time, int64_t step,
@@ -366,15 +275,15 @@ void tb_event_scalar(struct evt_buf *out, double wall_time, int64_t step,
 
     /* wall_time, step, summary key+len, value key+len, tag key+len;
      * zeroed only to quiet gcc -O2's maybe-uninitialized */
-    uint8_t head[9 + 1 + TB_MAX_VARINT + 3 * (1 + TB_MAX_VARINT)] = {0};
+    uint8_t head[9 + 1 + EVT_PB_MAX_VARINT + 3 * (1 + EVT_PB_MAX_VARINT)] = {0};
     size_t h = raw_event_head(head, wall_time, step);
-    h += raw_key(head + h, 5, TB_LEN); /* Event.summary */
-    h += raw_varint(head + h, ld_size(value_len));
-    h += raw_key(head + h, 1, TB_LEN); /* Summary.value */
-    h += raw_varint(head + h, value_len);
+    h += evt_pb_put_key(head + h, 5, EVT_PB_LEN); /* Event.summary */
+    h += evt_pb_put_varint(head + h, ld_size(value_len));
+    h += evt_pb_put_key(head + h, 1, EVT_PB_LEN); /* Summary.value */
+    h += evt_pb_put_varint(head + h, value_len);
     if (tag_len) { /* Value.tag; proto3 omits an empty one */
-        h += raw_key(head + h, 1, TB_LEN);
-        h += raw_varint(head + h, tag_len);
+        h += evt_pb_put_key(head + h, 1, EVT_PB_LEN);
+        h += evt_pb_put_varint(head + h, tag_len);
     }
     size_t mark = out->len;
     evt_buf_put(out, head, h);

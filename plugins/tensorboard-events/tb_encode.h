@@ -16,22 +16,7 @@
 #include <stdint.h>
 
 #include "evtrack/sdk/json_write.h"
-
-/* ---- protobuf primitives ---------------------------------------------- */
-
-enum tb_wire { TB_VARINT = 0, TB_FIXED64 = 1, TB_LEN = 2, TB_FIXED32 = 5 };
-
-void tb_pb_varint(struct evt_buf *b, uint64_t v);
-void tb_pb_key(struct evt_buf *b, uint32_t field, enum tb_wire wire);
-/* field as varint; a negative int64 is its 10-byte two's complement. */
-void tb_pb_int(struct evt_buf *b, uint32_t field, int64_t v);
-void tb_pb_double(struct evt_buf *b, uint32_t field, double v); /* fixed64 */
-void tb_pb_float(struct evt_buf *b, uint32_t field, float v);   /* fixed32 */
-/* Length-delimited: key, varint length, the bytes. */
-void tb_pb_bytes(struct evt_buf *b, uint32_t field, const void *p, size_t n);
-void tb_pb_str(struct evt_buf *b, uint32_t field, const char *s);
-/* Number of bytes tb_pb_varint writes for v (1..10). */
-size_t tb_pb_varint_size(uint64_t v);
+#include "evtrack/sdk/pb.h" /* the protobuf fields */
 
 /* ---- TFRecord ----------------------------------------------------------- */
 

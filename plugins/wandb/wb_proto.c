@@ -6,48 +6,16 @@
 
 #include <string.h>
 
-#define WIRE_VARINT 0u
-#define WIRE_LEN 2u
-
 /* Record.num and the nested message numbers used below. */
 #define F_NUM 1
 #define F_ITEM_KEY 1
 #define F_ITEM_JSON 16
 
-void wb_pb_varint(struct evt_buf *b, uint64_t v)
-{
-    uint8_t t[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        t[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    t[n++] = (uint8_t)v;
-    evt_buf_put(b, t, n);
-}
-
-void wb_pb_key(struct evt_buf *b, uint32_t field, unsigned wire)
-{
-    wb_pb_varint(b, (uint64_t)field << 3 | wire);
-}
-
-void wb_pb_int(struct evt_buf *b, uint32_t field, int64_t v)
-{
-    wb_pb_key(b, field, WIRE_VARINT);
-    wb_pb_varint(b, (uint64_t)v);
-}
-
-void wb_pb_bytes(struct evt_buf *b, uint32_t field, const void *p, size_t n)
-{
-    wb_pb_key(b, field, WIRE_LEN);
-    wb_pb_varint(b, n);
-    evt_buf_put(b, p, n);
-}
-
-void wb_pb_str(struct evt_buf *b, uint32_t field, const char *s)
+/* A string field, left out when s is NULL or empty (the proto3 default). */
+static void put_str(struct evt_buf *b, uint32_t field, const char *s)
 {
     if (s && *s)
-        wb_pb_bytes(b, field, s, strlen(s));
+        evt_pb_bytes(b, field, s, strlen(s));
 }
 
 /* Append sub as field of b, and empty sub for reuse. */
@@ -55,7 +23,7 @@ static void put_msg(struct evt_buf *b, uint32_t field, struct evt_buf *sub)
 {
     if (sub->oom)
         b->oom = 1;
-    wb_pb_bytes(b, field, sub->data, sub->len);
+    evt_pb_bytes(b, field, sub->data, sub->len);
     sub->len = 0;
 }
 
@@ -66,8 +34,8 @@ static void put_items(struct evt_buf *b, uint32_t field,
     struct evt_buf it;
     evt_buf_init(&it);
     for (size_t i = 0; m && i < m->n; i++) {
-        wb_pb_bytes(&it, F_ITEM_KEY, m->v[i].key, strlen(m->v[i].key));
-        wb_pb_bytes(&it, F_ITEM_JSON, m->v[i].json, strlen(m->v[i].json));
+        evt_pb_bytes(&it, F_ITEM_KEY, m->v[i].key, strlen(m->v[i].key));
+        evt_pb_bytes(&it, F_ITEM_JSON, m->v[i].json, strlen(m->v[i].json));
         put_msg(b, field, &it);
     }
     evt_buf_free(&it);
@@ -77,7 +45,7 @@ static void put_items(struct evt_buf *b, uint32_t field,
 static void put_record(struct evt_buf *out, int64_t num, uint32_t type,
                        struct evt_buf *body)
 {
-    wb_pb_int(out, F_NUM, num);
+    evt_pb_int(out, F_NUM, num);
     put_msg(out, type, body);
 }
 
@@ -87,8 +55,8 @@ void wb_rec_header(struct evt_buf *out, int64_t num, const char *producer,
     struct evt_buf vi, hdr;
     evt_buf_init(&vi);
     evt_buf_init(&hdr);
-    wb_pb_str(&vi, 1, producer);
-    wb_pb_str(&vi, 2, min_consumer);
+    put_str(&vi, 1, producer);
+    put_str(&vi, 2, min_consumer);
     put_msg(&hdr, 1, &vi); /* HeaderRecord.version_info */
     put_record(out, num, WB_REC_HEADER, &hdr);
     evt_buf_free(&vi);
@@ -106,9 +74,9 @@ static void put_timestamp(struct evt_buf *b, uint32_t field, int64_t ns)
         nanos += 1000000000;
     }
     if (secs)
-        wb_pb_int(&ts, 1, secs);
+        evt_pb_int(&ts, 1, secs);
     if (nanos)
-        wb_pb_int(&ts, 2, nanos);
+        evt_pb_int(&ts, 2, nanos);
     put_msg(b, field, &ts);
     evt_buf_free(&ts);
 }
@@ -119,27 +87,27 @@ void wb_rec_run(struct evt_buf *out, int64_t num,
     struct evt_buf run, cfg;
     evt_buf_init(&run);
     evt_buf_init(&cfg);
-    wb_pb_str(&run, 1, ri->run_id);
-    wb_pb_str(&run, 2, ri->entity);
-    wb_pb_str(&run, 3, ri->project);
+    put_str(&run, 1, ri->run_id);
+    put_str(&run, 2, ri->entity);
+    put_str(&run, 3, ri->project);
     if (ri->config && ri->config->n) {
         put_items(&cfg, 1, ri->config); /* ConfigRecord.update */
         put_msg(&run, 4, &cfg);
     }
-    wb_pb_str(&run, 6, ri->group);
-    wb_pb_str(&run, 7, ri->job_type);
-    wb_pb_str(&run, 8, ri->display_name);
-    wb_pb_str(&run, 9, ri->notes);
+    put_str(&run, 6, ri->group);
+    put_str(&run, 7, ri->job_type);
+    put_str(&run, 8, ri->display_name);
+    put_str(&run, 9, ri->notes);
     for (size_t i = 0; i < ri->ntags; i++)
-        wb_pb_bytes(&run, 10, ri->tags[i], strlen(ri->tags[i]));
-    wb_pb_str(&run, 13, ri->host);
+        evt_pb_bytes(&run, 10, ri->tags[i], strlen(ri->tags[i]));
+    put_str(&run, 13, ri->host);
     if (ri->starting_step)
-        wb_pb_int(&run, 14, ri->starting_step);
-    wb_pb_str(&run, 16, ri->storage_id);
+        evt_pb_int(&run, 14, ri->starting_step);
+    put_str(&run, 16, ri->storage_id);
     if (ri->start_ns)
         put_timestamp(&run, 17, ri->start_ns);
     if (ri->resumed)
-        wb_pb_int(&run, 18, 1);
+        evt_pb_int(&run, 18, 1);
     put_record(out, num, WB_REC_RUN, &run);
     evt_buf_free(&run);
     evt_buf_free(&cfg);
@@ -153,7 +121,7 @@ void wb_rec_history(struct evt_buf *out, int64_t num,
     evt_buf_init(&st);
     put_items(&h, 1, items);
     if (step)
-        wb_pb_int(&st, 1, step);
+        evt_pb_int(&st, 1, step);
     put_msg(&h, 2, &st); /* HistoryRecord.step, present even for step 0 */
     put_record(out, num, WB_REC_HISTORY, &h);
     evt_buf_free(&h);
@@ -189,9 +157,9 @@ void wb_rec_files(struct evt_buf *out, int64_t num, const char *const *paths,
     evt_buf_init(&f);
     evt_buf_init(&it);
     for (size_t i = 0; i < n; i++) {
-        wb_pb_str(&it, 1, paths[i]);
+        put_str(&it, 1, paths[i]);
         if (policy)
-            wb_pb_int(&it, 2, policy);
+            evt_pb_int(&it, 2, policy);
         put_msg(&f, 1, &it);
     }
     put_record(out, num, WB_REC_FILES, &f);
@@ -205,9 +173,9 @@ void wb_rec_exit(struct evt_buf *out, int64_t num, int32_t exit_code,
     struct evt_buf e;
     evt_buf_init(&e);
     if (exit_code)
-        wb_pb_int(&e, 1, exit_code);
+        evt_pb_int(&e, 1, exit_code);
     if (runtime)
-        wb_pb_int(&e, 2, runtime);
+        evt_pb_int(&e, 2, runtime);
     put_record(out, num, WB_REC_EXIT, &e);
     evt_buf_free(&e);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "evtrack/sdk/json_write.h"
+#include "evtrack/sdk/pb.h" /* the protobuf fields */
 #include "wb_json.h"
 
 /* Record field numbers (oneof record_type, plus num). */
@@ -25,18 +26,6 @@ enum wb_record_type {
     WB_REC_FINAL = 20,
     WB_REC_HEADER = 21
 };
-
-/* ---- protobuf primitives ---------------------------------------------- */
-
-void wb_pb_varint(struct evt_buf *b, uint64_t v);
-/* Key of field with wire type (0 varint, 2 length-delimited). */
-void wb_pb_key(struct evt_buf *b, uint32_t field, unsigned wire);
-/* A varint field; negative values are their 10-byte two's complement. */
-void wb_pb_int(struct evt_buf *b, uint32_t field, int64_t v);
-/* A length-delimited field. */
-void wb_pb_bytes(struct evt_buf *b, uint32_t field, const void *p, size_t n);
-/* A string field; omitted when s is NULL or empty (proto3 default). */
-void wb_pb_str(struct evt_buf *b, uint32_t field, const char *s);
 
 /* ---- records ----------------------------------------------------------- */
 

@@ -480,11 +480,11 @@ static void expect_varint(uint64_t v, const char *spec)
 {
     struct evt_buf b;
     evt_buf_init(&b);
-    tb_pb_varint(&b, v);
+    evt_pb_varint(&b, v);
     char what[48];
     snprintf(what, sizeof what, "varint %llu", (unsigned long long)v);
     expect_spec(what, &b, spec);
-    assert_int_equal(tb_pb_varint_size(v), b.len);
+    assert_int_equal(evt_pb_varint_size(v), b.len);
     evt_buf_free(&b);
 }
 
@@ -501,18 +501,18 @@ static void test_pb_varint(void **state)
     expect_varint(UINT64_C(1) << 63, "80 80 80 80 80 80 80 80 80 01");
     expect_varint(UINT64_MAX, "ff ff ff ff ff ff ff ff ff 01");
 
-    /* tb_pb_varint_size at every 7-bit boundary: 2^(7k)-1 and 2^(7k) */
+    /* evt_pb_varint_size at every 7-bit boundary: 2^(7k)-1 and 2^(7k) */
     struct evt_buf b;
     evt_buf_init(&b);
     for (unsigned k = 1; k <= 9; k++) {
         uint64_t edge = UINT64_C(1) << (7 * k);
-        assert_int_equal(tb_pb_varint_size(edge - 1), k);
-        assert_int_equal(tb_pb_varint_size(edge), k + 1);
+        assert_int_equal(evt_pb_varint_size(edge - 1), k);
+        assert_int_equal(evt_pb_varint_size(edge), k + 1);
         b.len = 0;
-        tb_pb_varint(&b, edge - 1);
+        evt_pb_varint(&b, edge - 1);
         assert_int_equal(b.len, k);
         b.len = 0;
-        tb_pb_varint(&b, edge);
+        evt_pb_varint(&b, edge);
         assert_int_equal(b.len, k + 1);
     }
     evt_buf_free(&b);
@@ -524,21 +524,21 @@ static void test_pb_fields(void **state)
     struct evt_buf b;
     evt_buf_init(&b);
 
-    tb_pb_key(&b, 1, TB_FIXED64);
-    tb_pb_key(&b, 5, TB_LEN);
-    tb_pb_key(&b, 10, TB_LEN);
-    tb_pb_key(&b, 2, TB_FIXED32);
-    tb_pb_key(&b, 15, TB_VARINT);
-    tb_pb_key(&b, 16, TB_VARINT); /* first two-byte key */
-    tb_pb_key(&b, (UINT32_C(1) << 29) - 1, TB_LEN); /* largest field */
+    evt_pb_key(&b, 1, EVT_PB_FIXED64);
+    evt_pb_key(&b, 5, EVT_PB_LEN);
+    evt_pb_key(&b, 10, EVT_PB_LEN);
+    evt_pb_key(&b, 2, EVT_PB_FIXED32);
+    evt_pb_key(&b, 15, EVT_PB_VARINT);
+    evt_pb_key(&b, 16, EVT_PB_VARINT); /* first two-byte key */
+    evt_pb_key(&b, (UINT32_C(1) << 29) - 1, EVT_PB_LEN); /* largest field */
     expect_spec("keys", &b, "09 2a 52 15 78 80 01 fa ff ff ff 0f");
 
     b.len = 0;
-    tb_pb_int(&b, 2, 3);
-    tb_pb_int(&b, 2, 0); /* a primitive writes what it is given */
-    tb_pb_int(&b, 2, -1);
-    tb_pb_int(&b, 2, INT64_MIN);
-    tb_pb_int(&b, 2, INT64_MAX);
+    evt_pb_int(&b, 2, 3);
+    evt_pb_int(&b, 2, 0); /* a primitive writes what it is given */
+    evt_pb_int(&b, 2, -1);
+    evt_pb_int(&b, 2, INT64_MIN);
+    evt_pb_int(&b, 2, INT64_MAX);
     expect_spec("int64", &b,
                 "10 03  10 00"
                 "10 ff ff ff ff ff ff ff ff ff 01"
@@ -546,11 +546,11 @@ static void test_pb_fields(void **state)
                 "10 ff ff ff ff ff ff ff ff 7f");
 
     b.len = 0;
-    tb_pb_double(&b, 1, 1700000000.0);
-    tb_pb_double(&b, 5, 0.001);
-    tb_pb_double(&b, 1, -2.0);
-    tb_pb_float(&b, 2, 0.75f);
-    tb_pb_float(&b, 2, -1.0f);
+    evt_pb_double(&b, 1, 1700000000.0);
+    evt_pb_double(&b, 5, 0.001);
+    evt_pb_double(&b, 1, -2.0);
+    evt_pb_float(&b, 2, 0.75f);
+    evt_pb_float(&b, 2, -1.0f);
     expect_spec("double, float", &b,
                 "09 00 00 00 40 fc 54 d9 41"
                 "29 fc a9 f1 d2 4d 62 50 3f"
@@ -558,11 +558,11 @@ static void test_pb_fields(void **state)
                 "15 00 00 40 3f  15 00 00 80 bf");
 
     b.len = 0;
-    tb_pb_str(&b, 1, "eval/acc");
-    tb_pb_str(&b, 3, ""); /* written: omission is the caller's choice */
-    tb_pb_str(&b, 3, NULL);
-    tb_pb_bytes(&b, 4, "\0\1\2", 3);
-    tb_pb_bytes(&b, 4, NULL, 0);
+    evt_pb_str(&b, 1, "eval/acc");
+    evt_pb_str(&b, 3, ""); /* written: omission is the caller's choice */
+    evt_pb_str(&b, 3, NULL);
+    evt_pb_bytes(&b, 4, "\0\1\2", 3);
+    evt_pb_bytes(&b, 4, NULL, 0);
     expect_spec("bytes, strings", &b,
                 "0a 08 \"eval/acc\" 1a 00 1a 00 22 03 00 01 02 22 00");
 
@@ -571,7 +571,7 @@ static void test_pb_fields(void **state)
     memset(s, 'x', 200);
     s[200] = '\0';
     b.len = 0;
-    tb_pb_str(&b, 1, s);
+    evt_pb_str(&b, 1, s);
     assert_int_equal(b.len, 3 + 200);
     assert_memory_equal(b.data, "\x0a\xc8\x01", 3);
     assert_memory_equal(b.data + 3, s, 200);
@@ -792,7 +792,7 @@ static void test_appends(void **state)
     evt_buf_init(&b);
     evt_buf_puts(&b, "XY");
     tb_event_scalar(&b, 0.0, 0, "t", 1, 0.75f, TB_SCALAR_SIMPLE);
-    tb_pb_varint(&b, 1);
+    evt_pb_varint(&b, 1);
     expect_spec("appended", &b,
                 "\"XY\" 2a 0a 0a 08 0a 01 74 15 00 00 40 3f 01");
     assert_int_equal(b.data[b.len], '\0');
@@ -810,7 +810,7 @@ static void test_oom(void **state)
     evt_buf_puts(&b, "abc");
     const char small[] = "x";
 
-    tb_pb_bytes(&b, 1, small, SIZE_MAX - 8); /* key, length, then fails */
+    evt_pb_bytes(&b, 1, small, SIZE_MAX - 8); /* key, length, then fails */
     assert_true(b.oom);
     assert_int_equal(b.len, 3);
     assert_string_equal(b.data, "abc");
@@ -831,9 +831,9 @@ static void test_oom(void **state)
     const int64_t dims[] = {1};
     const char *const strs[] = {"s"};
     const struct tb_hparam hp[] = {{.key = "k", .kind = TB_HP_BOOL}};
-    tb_pb_varint(&b, 1);
-    tb_pb_int(&b, 1, -1);
-    tb_pb_str(&b, 1, "s");
+    evt_pb_varint(&b, 1);
+    evt_pb_int(&b, 1, -1);
+    evt_pb_str(&b, 1, "s");
     tb_record_frame(&b, "s", 1);
     tb_event_file_version(&b, 1.0, "w");
     tb_event_scalar(&b, 1.0, 1, "t", 1, 1.0f, TB_SCALAR_SIMPLE);
