@@ -10,6 +10,7 @@
 #include "evtrack/evtrack.h"
 #include "evtrack/sdk/make_table.h"
 
+#include "conformance.h"
 #include "demo.h"
 #include "ingest.h"
 #include "replay.h"
@@ -39,6 +40,9 @@ static const char usage_main[] =
     "  replay [-c CONFIG] [--sink NAME]... [--dry-run]\n"
     "                          send the events that sinks dead-lettered\n"
     "                          again, through those sinks only\n"
+    "  conformance PATH.so [--config FILE]\n"
+    "                          run the sink ABI contract against a plugin\n"
+    "                          file: one PASS/FAIL/SKIP line per check\n"
     "\n"
     "options:\n"
     "  -h, --help              show this help (also after a command)\n"
@@ -275,6 +279,8 @@ int main(int argc, char **argv)
         return evt_cli_ingest(argc - 2, argv + 2);
     if (strcmp(cmd, "replay") == 0)
         return evt_cli_replay(argc - 2, argv + 2);
+    if (strcmp(cmd, "conformance") == 0)
+        return evt_cli_conformance(argc - 2, argv + 2);
     fprintf(stderr, "evtrack: unknown command \"%s\"\n\n%s", cmd, usage_main);
     return EXIT_USAGE;
 }

@@ -183,6 +183,13 @@ static int seal_open(struct wb_run *r)
     return rc;
 }
 
+/* The step after s: a step may be as large as INT64_MAX (EVENTS.md), and
+ * the next row then shares it rather than overflowing. */
+static int64_t step_after(int64_t s)
+{
+    return s < INT64_MAX ? s + 1 : INT64_MAX;
+}
+
 /* Put key = json at step (has_step 0: a row of its own at the next
  * step). */
 static int row_put(struct wb_run *r, int has_step, int64_t step,
@@ -196,8 +203,8 @@ static int row_put(struct wb_run *r, int has_step, int64_t step,
         r->has_open = 1;
     }
     r->open.ns = ns;
-    if (r->open.step + 1 > r->next_step)
-        r->next_step = r->open.step + 1;
+    if (r->open.step >= r->next_step)
+        r->next_step = step_after(r->open.step);
     return wb_kvs_set(&r->open.kv, key, klen, json, jlen);
 }
 
@@ -487,7 +494,7 @@ static int build_end(struct wb_run *r)
     evt_view_close(&v);
     evt_buf_free(&mp);
     if (rc == 0 && w.kv.n) {
-        r->next_step = w.step + 1;
+        r->next_step = step_after(w.step);
         rc = seal(r, &w);
     }
     if (rc == 0)
