@@ -97,9 +97,9 @@ static int body(struct walk *w, uint64_t n, int is_str)
 /* Walk one object iteratively: todo counts the items left in the current
  * container, pending[] those of the containers around it. The common
  * scalar types are handled before the general header decoding. */
-static int walk_one(struct walk *w)
+static int walk_one(struct walk *w, int max_depth)
 {
-    uint64_t pending[EVT_MP_MAX_DEPTH + 1];
+    uint64_t pending[EVT_MP_EVENT_MAX_DEPTH + 1];
     int depth = 0;
     uint64_t todo = 1;
     for (;;) {
@@ -135,7 +135,7 @@ static int walk_one(struct walk *w)
                 return -1;
             continue;
         }
-        if (depth >= EVT_MP_MAX_DEPTH)
+        if (depth >= max_depth)
             return bad(w, "nesting too deep");
         w->p += hlen;
         uint64_t items = kind == 3 ? 2 * n : n;
@@ -150,9 +150,24 @@ int evt__mp_check_from(const unsigned char *buf, size_t len, size_t at,
                        size_t *used, char *err, size_t errlen)
 {
     struct walk w = {buf, buf + at, buf + len, err, errlen};
-    if (walk_one(&w))
+    if (walk_one(&w, EVT_MP_MAX_DEPTH))
         return -1;
     *used = (size_t)(w.p - buf) - at;
+    return 0;
+}
+
+int evt__mp_check_event(const unsigned char *p, size_t len, char *err,
+                        size_t errlen)
+{
+    struct walk w = {p, p, p + len, err, errlen};
+    uint32_t count;
+    size_t hdr;
+    if (evt__mp_map_header(p, len, &count, &hdr) != 0)
+        return bad(&w, "not a map");
+    if (walk_one(&w, EVT_MP_EVENT_MAX_DEPTH))
+        return -1;
+    if (w.p != w.end)
+        return bad(&w, "bytes after the map");
     return 0;
 }
 

@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #define EVT_MP_MAX_DEPTH 15 /* see MAX_DEPTH in builder.c */
+/* A whole event: its map, 15 builder levels, 15 in an embedded value. */
+#define EVT_MP_EVENT_MAX_DEPTH 32
 
 /* Check the one object at p[0..len); on success *used is its size.
  * Returns 0, or -1 with a reason in err. */
@@ -18,6 +20,12 @@ int evt__mp_check(const unsigned char *p, size_t len, size_t *used,
  * the whole map. */
 int evt__mp_check_from(const unsigned char *buf, size_t len, size_t at,
                        size_t *used, char *err, size_t errlen);
+
+/* A whole event's bytes read back from disk (a spool record): exactly
+ * one map, valid as above, nesting at most EVT_MP_EVENT_MAX_DEPTH deep
+ * (msgpack-c's limit, which sinks decode with). 0, or -1 with err. */
+int evt__mp_check_event(const unsigned char *p, size_t len, char *err,
+                        size_t errlen);
 
 /* If p starts a map, its entry count and header size; else -1. */
 int evt__mp_map_header(const unsigned char *p, size_t len, uint32_t *count,

@@ -15,6 +15,7 @@
 
 #include "backoff.h"
 #include "config.h"
+#include "mpcheck.h"
 #include "scrub.h"
 #include "strbuf.h"
 
@@ -77,14 +78,19 @@ static int append_event(struct evt__spool *s, const struct evt_event *e,
     return rc;
 }
 
-/* Rebuild an event from a spool record; NULL if malformed or OOM. */
+/* Rebuild an event from a spool record; NULL if malformed or OOM. A
+ * record whose CRC holds may still not be an event (a file written by
+ * something else): sinks are only given one known kind and one valid map,
+ * as for the events the builder makes (they take an undecodable event for
+ * a lack of memory and retry it). */
 static struct evt_event *event_from_record(struct evt__pool *pool,
                                            const unsigned char *r, size_t n)
 {
     if (n < REC_HDR || r[0] != 1)
         return NULL;
     size_t rl = (size_t)get_le(r + 2, 2);
-    if (REC_HDR + rl > n)
+    if (REC_HDR + rl > n || !evt__kind_name((uint32_t)get_le(r + 4, 4)) ||
+        evt__mp_check_event(r + REC_HDR + rl, n - REC_HDR - rl, NULL, 0))
         return NULL;
     struct evt_event *e = evt__event_get(pool);
     if (!e)

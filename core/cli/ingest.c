@@ -1124,6 +1124,16 @@ static int ingest_file(const char *config, const char *path, int *input_err,
     return rc;
 }
 
+int evt_cli_ingest_text(evt_tracker *t, const char *path, char *buf,
+                        size_t len)
+{
+    struct run r = {.t = t, .path = path, .pct = -1};
+    if (load_results(&r, buf, len) == 0)
+        replay(&r);
+    run_free(&r);
+    return r.input_err || r.sink_err ? -1 : 0;
+}
+
 /* ---- inputs ----------------------------------------------------------------*/
 
 static int is_results_name(const char *name)

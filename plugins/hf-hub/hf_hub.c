@@ -23,6 +23,7 @@
 
 #include "evtrack/sdk/event_view.h"
 #include "hub.h"
+#include "jwrite.h"
 
 #define RUNS_MAX 8
 
@@ -33,6 +34,7 @@ struct hub {
     struct hub_pusher push;
     char *base; /* api->state_dir */
     struct jl_rec *rec; /* sample lines, as the jsonl sink makes them */
+    struct jl_secrets jsec; /* scrubbed from them: cfg.ropts.secrets */
     struct hub_run *runs[RUNS_MAX];
     int64_t used[RUNS_MAX]; /* last use, for eviction */
     size_t nruns;
@@ -89,6 +91,7 @@ static struct hub_run *get_run(struct hub *s, const char *run_id)
         return NULL;
     }
     r->last_push_ns = mono_ns();
+    r->sec = &s->jsec;
     s->runs[s->nruns] = r;
     s->used[s->nruns++] = r->last_push_ns;
     return r;
@@ -318,6 +321,8 @@ static int hub_create(evt_host *h, const struct evt_host_api *api,
         hub_free(s);
         return EVT_ERROR;
     }
+    jl_secrets_init(&s->jsec, s->cfg.ropts.secrets, EVT_RESULTS_MAX_SECRETS);
+    jl_rec_set_secrets(s->rec, &s->jsec);
     check_plain_http(s);
     *out = s;
     return EVT_OK;

@@ -27,6 +27,8 @@
 
 #define HUB_ERRLEN 1024
 
+struct jl_secrets; /* plugins/jsonl/jwrite.h */
+
 /* ---- hub_config.c ------------------------------------------------------ */
 
 struct hub_cfg {
@@ -101,6 +103,9 @@ struct hub_run {
     int started;        /* a run_start was staged */
     int pend_start;
     int64_t last_push_ns;
+    /* Tokens replaced in every string of the records staged (NULL: none);
+     * set by the caller after hub_stage_open. */
+    const struct jl_secrets *sec;
 };
 
 /* Open (or create) the staging of run_id under base, recovering from a

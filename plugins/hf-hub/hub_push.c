@@ -217,7 +217,9 @@ static char *repo_id(const struct hub_pusher *p, const char *name)
     return strchr(name, '/') ? strdup(name) : cat3(p->org, "/", name);
 }
 
-/* Create the repo once per process (409: it exists). */
+/* Create the repo once per process (409: it exists). gated: set on an
+ * existing repo too: a create whose answer was lost, or whose settings
+ * call failed, shows up as 409 on the next try. */
 static int ensure_repo(struct hub_pusher *p, const char *id, char *err,
                        size_t errlen)
 {
@@ -227,7 +229,7 @@ static int ensure_repo(struct hub_pusher *p, const char *id, char *err,
     int created = 0;
     int out = hub_create_repo(&p->conn, id, !p->cfg->public_repo, &created,
                               err, errlen);
-    if (out == EVT_HTTP_DONE && created && p->cfg->gated)
+    if (out == EVT_HTTP_DONE && p->cfg->gated)
         out = hub_set_gated(&p->conn, id, err, errlen);
     int slot = p->repo_created[0] ? 1 : 0;
     if (out == EVT_HTTP_DONE && !p->repo_created[slot])

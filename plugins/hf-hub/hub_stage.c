@@ -30,6 +30,7 @@
 #include "evtrack/sdk/event_view.h"
 #include "evtrack/sdk/files.h"
 #include "hub.h"
+#include "jwrite.h"
 
 #define TASK_MAX 200     /* bytes of a task name in a file name (as jsonl) */
 #define OPEN_MAX 32      /* task files kept open */
@@ -238,6 +239,52 @@ static int log_append(struct hub_run *r, const void *payload, size_t len,
     return 0;
 }
 
+/* Pack o with every secret of k in its strings (values and keys)
+ * replaced; tmp is scratch. 0, or -1 on OOM. */
+static int pack_scrubbed(msgpack_packer *pk, const msgpack_object *o,
+                         const struct jl_secrets *k, struct evt_buf *tmp)
+{
+    uint32_t n;
+    switch (o->type) {
+    case MSGPACK_OBJECT_STR:
+        if (!jl_secrets_in(k, o->via.str.ptr, o->via.str.size))
+            break;
+        tmp->len = 0;
+        jl_secrets_scrub(k, o->via.str.ptr, o->via.str.size, tmp);
+        return tmp->oom || msgpack_pack_str_with_body(pk, tmp->data,
+                                                      tmp->len) != 0
+                   ? -1 : 0;
+    case MSGPACK_OBJECT_ARRAY:
+        n = o->via.array.size;
+        if (msgpack_pack_array(pk, n) != 0)
+            return -1;
+        for (uint32_t i = 0; i < n; i++)
+            if (pack_scrubbed(pk, &o->via.array.ptr[i], k, tmp) != 0)
+                return -1;
+        return 0;
+    case MSGPACK_OBJECT_MAP:
+        n = o->via.map.size;
+        if (msgpack_pack_map(pk, n) != 0)
+            return -1;
+        for (uint32_t i = 0; i < n; i++)
+            if (pack_scrubbed(pk, &o->via.map.ptr[i].key, k, tmp) != 0 ||
+                pack_scrubbed(pk, &o->via.map.ptr[i].val, k, tmp) != 0)
+                return -1;
+        return 0;
+    default:
+        break;
+    }
+    return msgpack_pack_object(pk, *o) != 0 ? -1 : 0;
+}
+
+/* Pack o, scrubbed when k is not NULL. */
+static int pack_obj(msgpack_packer *pk, const msgpack_object *o,
+                    const struct jl_secrets *k, struct evt_buf *tmp)
+{
+    return k ? pack_scrubbed(pk, o, k, tmp)
+             : (msgpack_pack_object(pk, *o) != 0 ? -1 : 0);
+}
+
 /* The fields of a sample the results need (sdk results.c: doc hash,
  * filter count, lm-eval hashes), the doc only when it has no doc_hash. */
 static const char *const keep_fields[] = {
@@ -263,10 +310,11 @@ static void pack_str(msgpack_packer *pk, const char *s)
 }
 
 /* The reduced sample map, plus "_hub_task", "_hub_off", "_hub_len" when
- * task is not NULL. */
-static int reduced_sample(msgpack_sbuffer *sb, const msgpack_object *ev,
-                          const struct hub_task *task, uint64_t off,
-                          uint64_t len)
+ * task is not NULL; strings scrubbed of the secrets of k (may be NULL). */
+static int reduced_map(msgpack_sbuffer *sb, const msgpack_object *ev,
+                       const struct hub_task *task, uint64_t off,
+                       uint64_t len, const struct jl_secrets *k,
+                       struct evt_buf *tmp)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
@@ -278,8 +326,8 @@ static int reduced_sample(msgpack_sbuffer *sb, const msgpack_object *ev,
         return -1;
     for (uint32_t i = 0; i < ev->via.map.size; i++) {
         const msgpack_object_kv *kv = &ev->via.map.ptr[i];
-        if (kept(kv, has_hash) && (msgpack_pack_object(&pk, kv->key) != 0 ||
-                                   msgpack_pack_object(&pk, kv->val) != 0))
+        if (kept(kv, has_hash) && (pack_obj(&pk, &kv->key, k, tmp) != 0 ||
+                                   pack_obj(&pk, &kv->val, k, tmp) != 0))
             return -1;
     }
     if (!task)
@@ -291,6 +339,17 @@ static int reduced_sample(msgpack_sbuffer *sb, const msgpack_object *ev,
     pack_str(&pk, "_hub_len");
     msgpack_pack_uint64(&pk, len);
     return 0;
+}
+
+static int reduced_sample(msgpack_sbuffer *sb, const msgpack_object *ev,
+                          const struct hub_task *task, uint64_t off,
+                          uint64_t len, const struct jl_secrets *k)
+{
+    struct evt_buf tmp;
+    evt_buf_init(&tmp);
+    int rc = reduced_map(sb, ev, task, off, len, k, &tmp);
+    evt_buf_free(&tmp);
+    return rc;
 }
 
 /* ---- staging events ------------------------------------------------- */
@@ -312,7 +371,10 @@ static int sample_line(struct hub_run *r, struct jl_rec *rec,
         snprintf(err, errlen, "its bytes are not one msgpack map");
         return 1;
     }
-    if (!jl_rec_task(rec, &tp, &tn)) {
+    int has = jl_rec_task_name(rec, &tp, &tn); /* secrets replaced */
+    if (has < 0)
+        return oom(err, errlen);
+    if (has == 0) {
         snprintf(err, errlen, "no \"task\" string");
         return 1;
     }
@@ -354,7 +416,9 @@ static int stage_sample(struct hub_run *r, struct jl_rec *rec, uint64_t seq,
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     uint64_t off = t ? t->size : 0;
-    int bad = reduced_sample(&sb, ev, t, off, line.len) != 0 ||
+    const struct jl_secrets *k =
+        jl_secrets_in(r->sec, raw, rawlen) ? r->sec : NULL;
+    int bad = reduced_sample(&sb, ev, t, off, line.len, k) != 0 ||
               log_append(r, sb.data, sb.size, seq) != 0;
     if (!bad && t)
         t->size += line.len;
@@ -367,6 +431,24 @@ static int stage_sample(struct hub_run *r, struct jl_rec *rec, uint64_t seq,
     return rc;
 }
 
+/* Stage ev (not a sample) with the secrets in its strings replaced. 0, or
+ * -1 on OOM. */
+static int stage_scrubbed(struct hub_run *r, uint64_t seq,
+                          const msgpack_object *ev)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    struct evt_buf tmp;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    evt_buf_init(&tmp);
+    int bad = pack_scrubbed(&pk, ev, r->sec, &tmp) != 0 ||
+              log_append(r, sb.data, sb.size, seq) != 0;
+    msgpack_sbuffer_destroy(&sb);
+    evt_buf_free(&tmp);
+    return bad ? -1 : 0;
+}
+
 int hub_stage_event(struct hub_run *r, struct jl_rec *rec, uint32_t kind,
                     uint64_t seq, const msgpack_object *ev, const void *raw,
                     size_t rawlen, char *err, size_t errlen, char *warn,
@@ -377,7 +459,10 @@ int hub_stage_event(struct hub_run *r, struct jl_rec *rec, uint32_t kind,
     if (kind == EVT_EV_SAMPLE)
         return stage_sample(r, rec, seq, ev, raw, rawlen, err, errlen, warn,
                             warnlen);
-    if (log_append(r, raw, rawlen, seq) != 0)
+    int bad = jl_secrets_in(r->sec, raw, rawlen)
+                  ? stage_scrubbed(r, seq, ev)
+                  : log_append(r, raw, rawlen, seq);
+    if (bad)
         return oom(err, errlen);
     r->pend_end |= kind == EVT_EV_RUN_END;
     r->pend_start |= kind == EVT_EV_RUN_START;

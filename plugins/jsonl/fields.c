@@ -63,7 +63,14 @@ struct jl_rec *jl_rec_new(const struct jl_opts *o)
     r->o = o;
     evt_buf_init(&r->tmp);
     evt_buf_init(&r->tmp2);
+    evt_buf_init(&r->scr);
+    evt_buf_init(&r->task);
     return r;
+}
+
+void jl_rec_set_secrets(struct jl_rec *r, const struct jl_secrets *k)
+{
+    r->sec = k && k->n ? k : NULL;
 }
 
 void jl_rec_free(struct jl_rec *r)
@@ -74,6 +81,8 @@ void jl_rec_free(struct jl_rec *r)
     free(r->e);
     evt_buf_free(&r->tmp);
     evt_buf_free(&r->tmp2);
+    evt_buf_free(&r->scr);
+    evt_buf_free(&r->task);
     free(r);
 }
 
@@ -173,5 +182,22 @@ int jl_rec_task(const struct jl_rec *r, const char **p, size_t *n)
         return 0;
     *p = v.s;
     *n = v.n;
+    return 1;
+}
+
+int jl_rec_task_name(struct jl_rec *r, const char **p, size_t *n)
+{
+    if (!jl_rec_task(r, p, n))
+        return 0;
+    if (!jl_secrets_in(r->sec, *p, *n))
+        return 1;
+    struct evt_buf *b = &r->task;
+    b->len = 0;
+    b->oom = 0;
+    jl_secrets_scrub(r->sec, *p, *n, b);
+    if (b->oom)
+        return -1;
+    *p = b->data;
+    *n = b->len;
     return 1;
 }

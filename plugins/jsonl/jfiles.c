@@ -92,14 +92,16 @@ static off_t after_last_newline(int fd, off_t size)
 }
 
 /* Cut a torn last line: when the file does not end in '\n', truncate it
- * after its last '\n'. *removed = bytes cut. 0, or -1 with err. */
+ * after its last '\n'. *removed = bytes cut, *size = bytes kept. 0, or -1
+ * with err. */
 static int repair_tail(int fd, const char *path, long long *removed,
-                       char *err, size_t errlen)
+                       long long *size, char *err, size_t errlen)
 {
     struct stat st;
     *removed = 0;
     if (fstat(fd, &st) != 0)
         return fail(err, errlen, path, "stat", errno);
+    *size = (long long)st.st_size;
     if (st.st_size == 0)
         return 0;
     int rfd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -120,6 +122,7 @@ static int repair_tail(int fd, const char *path, long long *removed,
     if (ftruncate(fd, keep) != 0)
         return fail(err, errlen, path, "truncate a torn last line", errno);
     *removed = (long long)(st.st_size - keep);
+    *size = (long long)keep;
     return 0;
 }
 
@@ -221,9 +224,10 @@ int jl_files_get(struct jl_files *t, const char *path, struct jl_file **out,
         if (!copy)
             return fail(err, errlen, path, "open", ENOMEM);
         int created;
+        long long size = 0;
         int fd = open_append(path, &created, err, errlen);
         if (fd >= 0 && !created &&
-            repair_tail(fd, path, repaired, err, errlen) != 0) {
+            repair_tail(fd, path, repaired, &size, err, errlen) != 0) {
             close(fd);
             fd = -1;
         }
@@ -232,27 +236,60 @@ int jl_files_get(struct jl_files *t, const char *path, struct jl_file **out,
             return -1;
         }
         f = &t->f[t->n++];
-        *f = (struct jl_file){.path = copy, .fd = fd, .created = created};
+        *f = (struct jl_file){
+            .path = copy, .fd = fd, .created = created, .size = size};
     }
     f->used = ++t->clock;
     *out = f;
     return 0;
 }
 
+/* After a write(2) that failed with errno e once done bytes of the call
+ * were written: cut the file back to f->size, where the call started, so
+ * that no line of it stays. err gets "<path>: write: <reason>", plus why
+ * the file could not be cut back when it could not. -1. */
+static int undo_append(struct jl_file *f, size_t done, int e, char *err,
+                       size_t errlen)
+{
+    struct stat st;
+    const char *why = NULL;
+    int e2 = 0;
+    if (done == 0)
+        return fail(err, errlen, f->path, "write", e);
+    if (fstat(f->fd, &st) != 0) {
+        why = "stat";
+        e2 = errno;
+    } else if ((long long)st.st_size != f->size + (long long)done) {
+        why = "the file changed size behind the sink";
+    } else if (ftruncate(f->fd, (off_t)f->size) != 0) {
+        why = "truncate";
+        e2 = errno;
+    }
+    if (!why)
+        return fail(err, errlen, f->path, "write", e);
+    snprintf(err, errlen,
+             "%s: write: %s; cannot remove the %zu bytes it wrote (%s%s%s), "
+             "so the lines before the cut one may be written again",
+             f->path, strerror(e), done, why, e2 ? ": " : "",
+             e2 ? strerror(e2) : "");
+    return -1;
+}
+
 int jl_file_append(struct jl_file *f, const void *p, size_t n, char *err,
                    size_t errlen)
 {
     const char *c = p;
-    while (n > 0) {
-        ssize_t w = write(f->fd, c, n);
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(f->fd, c + done, n - done);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            return fail(err, errlen, f->path, "write", w < 0 ? errno : EIO);
-        c += w;
-        n -= (size_t)w;
+            return undo_append(f, done, w < 0 ? errno : EIO, err, errlen);
+        done += (size_t)w;
         f->dirty = 1;
     }
+    f->size += (long long)n;
     return 0;
 }
 

@@ -19,6 +19,7 @@ struct jl_file {
     uint64_t used;  /* LRU clock value of the last use */
     int dirty;      /* written since the last fsync */
     int created;    /* made by us and its folder not yet fsynced */
+    long long size; /* bytes in the file after our last complete write */
 };
 
 struct jl_files {
@@ -39,10 +40,14 @@ void jl_files_init(struct jl_files *t, int sync_on_close);
 int jl_files_get(struct jl_files *t, const char *path, struct jl_file **out,
                  long long *repaired, char *err, size_t errlen);
 
-/* Append p[0..n) (one line) to f: one write(2) unless the kernel takes
- * less. Returns 0, or -1 with "<path>: write: <reason>" in err; then call
- * jl_files_forget(t, f): the file may end in a partial line, which the
- * next open cuts off. */
+/* Append p[0..n) (whole lines) to f: one write(2) unless the kernel
+ * takes less. Returns 0, or -1 with "<path>: write: <reason>" in err; then
+ * call jl_files_forget(t, f). A call that fails after writing some bytes
+ * cuts the file back to f->size first, so none of p's lines stays (a retry
+ * writes them once). When that cut cannot be made (the truncate fails, or
+ * the file did not grow by exactly what was written: another writer), err
+ * says so; the file may then end in a partial line, which the next open
+ * cuts off, and the whole lines before it stay. */
 int jl_file_append(struct jl_file *f, const void *p, size_t n, char *err,
                    size_t errlen);
 

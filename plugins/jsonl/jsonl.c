@@ -26,6 +26,7 @@
 #include "evtrack/sdk/results.h"
 #include "evtrack/sink.h"
 #include "jfiles.h"
+#include "jwrite.h"
 #include "record.h"
 
 enum { JL_SYNC_NONE = 0, JL_SYNC_FLUSH = 1, JL_SYNC_ALWAYS = 2 };
@@ -44,6 +45,10 @@ struct jl {
     char *date;      /* the date part of file names */
     struct jl_files files;
     struct jl_rec *rec; /* the line builder's reused memory */
+    /* Token values scrubbed from lines and file names (§3.7): copies of
+     * the variables read at create, and the long ones of them. */
+    char *secret_store[EVT_RESULTS_MAX_SECRETS];
+    struct jl_secrets sec;
     struct evt_buf path;
     /* s->path is the file of the task named path_task while path_ok (a
      * run_start may change the folder and the date). */
@@ -207,13 +212,28 @@ static int append_model_path(struct evt_buf *b, const char *name)
     return rc;
 }
 
+/* p[0..n) with the secrets replaced (heap, NUL-terminated); NULL on
+ * OOM. */
+static char *scrubbed(const struct jl *s, const char *p, size_t n)
+{
+    struct evt_buf b;
+    evt_buf_init(&b);
+    jl_secrets_scrub(&s->sec, p, n, &b);
+    char *out = b.oom ? NULL : strdup(b.data ? b.data : "");
+    evt_buf_free(&b);
+    return out;
+}
+
 /* lighteval's details folder: output_dir/details/<model path>/<date>. The
- * model name is redacted as the other layouts' folder names are. */
+ * model name is scrubbed and redacted as the other layouts' folder names
+ * are. */
 static char *lighteval_dir(const struct jl *s, const msgpack_object *rs,
                            const char *date)
 {
-    char *raw = rs ? le_model_name(rs) : strdup("");
+    char *le = rs ? le_model_name(rs) : strdup("");
+    char *raw = le ? scrubbed(s, le, strlen(le)) : NULL;
     char *name = raw ? evt_results_redact_text(raw, strlen(raw)) : NULL;
+    free(le);
     struct evt_buf b;
     evt_buf_init(&b);
     evt_buf_puts(&b, out_dir(s));
@@ -243,6 +263,8 @@ static char *make_dir(const struct jl *s, const msgpack_object *run_start,
     struct evt_results_opts o = {.redact = 1};
     o.layout = s->opts.layout == JL_LMEVAL ? EVT_RESULTS_LM_EVAL
                                            : EVT_RESULTS_LMMS_EVAL;
+    for (int i = 0; i < EVT_RESULTS_MAX_SECRETS; i++) /* as local-json's */
+        o.secrets[i] = s->secret_store[i];
     char *sub = run_start ? evt_run_model_subdir(run_start, &o) : strdup("");
     if (!sub)
         return NULL;
@@ -324,6 +346,7 @@ static void free_inst(struct jl *s)
     free(s->date);
     free(s->done_run);
     jl_rec_free(s->rec);
+    evt_results_free_secrets(s->secret_store);
     evt_buf_free(&s->path);
     evt_buf_free(&s->path_task);
     evt_buf_free(&s->pend);
@@ -346,11 +369,15 @@ static int create(evt_host *h, const struct evt_host_api *api,
         free_inst(s);
         return EVT_ECONFIG;
     }
-    if (!(s->rec = jl_rec_new(&s->opts))) {
+    struct evt_results_opts ro = {0};
+    if (!(s->rec = jl_rec_new(&s->opts)) ||
+        evt_results_load_secrets(&ro, s->secret_store) != 0) {
         api->log(h, EVT_LOG_ERROR, "out of memory");
         free_inst(s);
         return EVT_ENOMEM;
     }
+    jl_secrets_init(&s->sec, ro.secrets, EVT_RESULTS_MAX_SECRETS);
+    jl_rec_set_secrets(s->rec, &s->sec);
     jl_files_init(&s->files, s->sync != JL_SYNC_NONE);
     /* Until a run_start says otherwise: output_dir, the run's stamp. */
     const char *stamp = api->run_stamp(h);
@@ -397,9 +424,13 @@ static int on_run_start(struct jl *s, const msgpack_object *ev)
 {
     const msgpack_object *d = evt_mp_get(ev, "date");
     char *date = NULL;
-    if (d && d->type == MSGPACK_OBJECT_STR && d->via.str.size > 0)
-        date = make_date(d->via.str.ptr, d->via.str.size);
-    else
+    if (d && d->type == MSGPACK_OBJECT_STR && d->via.str.size > 0) {
+        struct evt_buf t; /* NUL bytes kept: make_date makes them '_' */
+        evt_buf_init(&t);
+        jl_secrets_scrub(&s->sec, d->via.str.ptr, d->via.str.size, &t);
+        date = t.oom ? NULL : make_date(t.data ? t.data : "", t.len);
+        evt_buf_free(&t);
+    } else
         date = make_date(s->api->run_stamp(s->h),
                          strlen(s->api->run_stamp(s->h)));
     char *dir = date ? make_dir(s, ev, date) : NULL;
@@ -596,13 +627,14 @@ static int on_sample(struct jl *s, const evt_event *e)
         skip_event(s, e, "its bytes are not one msgpack map");
         return EVT_OK;
     }
-    const char *task;
+    const char *task; /* secrets replaced: it names the file */
     size_t tlen;
-    if (!jl_rec_task(s->rec, &task, &tlen)) {
+    int has = jl_rec_task_name(s->rec, &task, &tlen);
+    if (has == 0) {
         skip_event(s, e, "no \"task\" string");
         return EVT_OK;
     }
-    if (task_path(s, task, tlen) != 0) {
+    if (has < 0 || task_path(s, task, tlen) != 0) {
         s->api->log(s->h, EVT_LOG_ERROR, "out of memory");
         return EVT_RETRY;
     }

@@ -4,6 +4,7 @@
  * once for a whole piece (a string, a number) instead of one evt_buf_put
  * per run of bytes, which is where the sdk writer spent much of its
  * time. */
+#define _GNU_SOURCE /* memmem */
 #include "jwrite.h"
 
 #include <math.h>
@@ -313,7 +314,8 @@ static int put_string(struct jl_jw *w, const char *s, size_t n,
     return 0;
 }
 
-int jl_jw_str(struct jl_jw *w, const char *s, size_t n)
+/* A string value, capped. */
+static int put_capped(struct jl_jw *w, const char *s, size_t n)
 {
     size_t cut = n;
     if (w->cap && n > w->cap) { /* back to the start of a character */
@@ -324,9 +326,114 @@ int jl_jw_str(struct jl_jw *w, const char *s, size_t n)
     return put_string(w, s, cut, n - cut, 0, "a string");
 }
 
+/* A string that holds a secret: scrubbed into w->scr (s may be in
+ * w->tmp, never in w->scr), then written as a key or a capped value. Not
+ * inlined: it runs only when a token is found. */
+__attribute__((noinline)) static int put_scrubbed(struct jl_jw *w,
+                                                  const char *s, size_t n,
+                                                  int key)
+{
+    struct evt_buf *b = w->scr;
+    b->len = 0;
+    b->oom = 0;
+    jl_secrets_scrub(w->sec, s, n, b);
+    if (b->oom) {
+        w->out->oom = 1;
+        return -1;
+    }
+    const char *t = b->data ? b->data : "";
+    return key ? put_string(w, t, b->len, 0, 1, "a map key")
+               : put_capped(w, t, b->len);
+}
+
+int jl_jw_str(struct jl_jw *w, const char *s, size_t n)
+{
+    if (w->sec && w->sec->n && jl_secrets_in(w->sec, s, n))
+        return put_scrubbed(w, s, n, 0);
+    return put_capped(w, s, n);
+}
+
 int jl_jw_key_text(struct jl_jw *w, const char *s, size_t n)
 {
+    if (w->sec && w->sec->n && jl_secrets_in(w->sec, s, n))
+        return put_scrubbed(w, s, n, 1);
     return put_string(w, s, n, 0, 1, "a map key");
+}
+
+/* ---- secrets ------------------------------------------------------------*/
+
+/* The filter's bit for the 4 bytes at p. */
+static inline uint32_t bloom_bit(const char *p)
+{
+    uint32_t x;
+    memcpy(&x, p, 4);
+    return (x * 0x9e3779b1u) >> (32 - JL_BLOOM_BITS);
+}
+
+void jl_secrets_init(struct jl_secrets *k, const char *const *list, size_t n)
+{
+    memset(k, 0, sizeof *k);
+    for (size_t i = 0; i < n && k->n < JL_SECRETS_MAX; i++) {
+        size_t len = list[i] ? strlen(list[i]) : 0;
+        int dup = 0;
+        for (size_t j = 0; j < k->n; j++)
+            dup |= k->len[j] == len && memcmp(k->s[j], list[i], len) == 0;
+        if (len < JL_SECRET_MIN || dup)
+            continue;
+        k->s[k->n] = list[i];
+        k->len[k->n++] = len;
+        if (k->minlen == 0 || len < k->minlen)
+            k->minlen = len;
+        for (size_t at = 0; at + 4 <= len; at++) {
+            uint32_t b = bloom_bit(list[i] + at);
+            k->bloom[b / 64] |= (uint64_t)1 << (b % 64);
+        }
+    }
+    k->stride = k->minlen - 3; /* JL_SECRET_MIN > 3 */
+}
+
+int jl_secrets_in(const struct jl_secrets *k, const char *s, size_t n)
+{
+    if (!k || !k->n || n < k->minlen)
+        return 0;
+    size_t at = 0;
+    for (; at + 4 <= n; at += k->stride) {
+        uint32_t b = bloom_bit(s + at);
+        if (k->bloom[b / 64] >> (b % 64) & 1)
+            break;
+    }
+    if (at + 4 > n) /* no piece of a secret where one would have to be */
+        return 0;
+    for (size_t i = 0; i < k->n; i++)
+        if (n >= k->len[i] && memmem(s, n, k->s[i], k->len[i]))
+            return 1;
+    return 0;
+}
+
+void jl_secrets_scrub(const struct jl_secrets *k, const char *s, size_t n,
+                      struct evt_buf *out)
+{
+    size_t at = 0;
+    while (at < n) {
+        size_t best = n, which = 0;
+        for (size_t i = 0; k && i < k->n; i++) {
+            const char *h = n - at >= k->len[i]
+                                ? memmem(s + at, n - at, k->s[i], k->len[i])
+                                : NULL;
+            /* the leftmost; at a tie the longest, so that no part of a
+             * longer secret stays */
+            if (h && ((size_t)(h - s) < best ||
+                      ((size_t)(h - s) == best && k->len[i] > k->len[which]))) {
+                best = (size_t)(h - s);
+                which = i;
+            }
+        }
+        evt_buf_put(out, s + at, best - at);
+        if (best == n)
+            break;
+        evt_buf_puts(out, JL_REDACTED);
+        at = best + k->len[which];
+    }
 }
 
 /* Python str() of the value at c into w->tmp (not a str: those are

@@ -22,6 +22,7 @@
 #define JSONL_JWRITE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "evtrack/sdk/json_write.h"
@@ -35,18 +36,56 @@
  * the layouts add at most 2. */
 #define JL_JW_MAX_DEPTH 64
 
+/* Secrets (tokens) that no written string may hold (docs/sinks/jsonl.md
+ * §3.7): every occurrence of each, in a value or a key, is replaced by
+ * JL_REDACTED before the string is escaped and capped. Only values of
+ * JL_SECRET_MIN bytes or more are kept: a shorter one would match ordinary
+ * text. The strings are borrowed and must outlive the struct. */
+#define JL_SECRETS_MAX 8
+#define JL_SECRET_MIN 8
+#define JL_REDACTED "[REDACTED]"
+
+/* A filter keeps the search cheap: every 4-byte piece of every secret
+ * sets a bit of bloom, and a string is searched (memmem) only when one of
+ * its 4-byte pieces at a multiple of stride (minlen - 3: every occurrence
+ * of a secret covers one) has its bit set. */
+#define JL_BLOOM_BITS 14
+
+struct jl_secrets {
+    const char *s[JL_SECRETS_MAX];
+    size_t len[JL_SECRETS_MAX];
+    size_t n;       /* 0: nothing to scrub */
+    size_t minlen;  /* the shortest len */
+    size_t stride;
+    uint64_t bloom[(1u << JL_BLOOM_BITS) / 64];
+};
+
+/* k from list[0..n): NULL, empty, short and repeated entries are left
+ * out, and at most JL_SECRETS_MAX are kept. */
+void jl_secrets_init(struct jl_secrets *k, const char *const *list, size_t n);
+
+/* 1 when s[0..n) holds a secret of k (k may be NULL or empty). */
+int jl_secrets_in(const struct jl_secrets *k, const char *s, size_t n);
+
+/* Append s[0..n) to out with every secret of k replaced by JL_REDACTED
+ * (the leftmost match first). Out of memory sets out->oom. */
+void jl_secrets_scrub(const struct jl_secrets *k, const char *s, size_t n,
+                      struct evt_buf *out);
+
 struct jl_jw {
     struct evt_buf *out;
     struct evt_buf *tmp; /* scratch for str() texts */
     size_t cap;          /* max_field_bytes; 0: no cap */
     char *err;
     size_t errlen;
+    const struct jl_secrets *sec; /* NULL: no secrets */
+    struct evt_buf *scr;          /* scratch for scrubbed strings */
 };
 
 /* The value at c (moved past it), inside depth containers. */
 int jl_jw_value(struct jl_jw *w, struct jl_cur *c, int depth);
 
-/* A string value s[0..n) (capped). */
+/* A string value s[0..n) (scrubbed, then capped). */
 int jl_jw_str(struct jl_jw *w, const char *s, size_t n);
 
 /* Python str() of the value at c (moved past it), as a string value. */
@@ -55,7 +94,7 @@ int jl_jw_pystr(struct jl_jw *w, struct jl_cur *c);
 /* The map key at c (moved past it), then ": ". */
 int jl_jw_key(struct jl_jw *w, struct jl_cur *c);
 
-/* The str key s[0..n), then ": ". */
+/* The str key s[0..n) (scrubbed), then ": ". */
 int jl_jw_key_text(struct jl_jw *w, const char *s, size_t n);
 
 /* Grow b so that n more bytes and a NUL fit: where they go, or NULL (and

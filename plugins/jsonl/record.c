@@ -413,8 +413,8 @@ static void name_error(struct jl_rec *r, const struct jl_entry *e)
  * or out of memory (line->oom). */
 static int put_line(struct jl_rec *r, struct evt_buf *line)
 {
-    struct jl_jw w = {line, &r->tmp, r->o->max_field_bytes, r->err,
-                      r->errlen};
+    struct jl_jw w = {line,   &r->tmp, r->o->max_field_bytes,
+                      r->err, r->errlen, r->sec, &r->scr};
     if (jl_jw_raw(&w, "{", 1))
         return -1;
     for (size_t i = 0; i < r->ne; i++) {

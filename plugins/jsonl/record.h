@@ -31,11 +31,16 @@ enum jl_rec_status {
 };
 
 struct jl_rec;
+struct jl_secrets; /* jwrite.h */
 
 /* A record builder for lines with options o (kept by reference); NULL on
  * OOM. */
 struct jl_rec *jl_rec_new(const struct jl_opts *o);
 void jl_rec_free(struct jl_rec *r);
+
+/* Scrub the secrets of k (kept by reference; NULL: none) from every string
+ * of the lines and from jl_rec_task_name. */
+void jl_rec_set_secrets(struct jl_rec *r, const struct jl_secrets *k);
 
 /* Read the top-level fields of a sample event's bytes (kept by
  * reference until the next scan). 0, or -1 when they are not one msgpack
@@ -45,6 +50,11 @@ int jl_rec_scan(struct jl_rec *r, const void *buf, size_t len, int *oom);
 /* The scanned event's "task" (its first one) when it is a str: 1 and
  * *p, *n set; else 0. */
 int jl_rec_task(const struct jl_rec *r, const char **p, size_t *n);
+
+/* The same task as file names show it: with the secrets replaced (valid
+ * until the next call). 1 and *p, *n set; 0 when there is no str "task";
+ * -1 on OOM. */
+int jl_rec_task_name(struct jl_rec *r, const char **p, size_t *n);
 
 /* Append the line of the scanned event to line. On JL_REC_SKIP err holds
  * the reason and line is as it was; on JL_REC_NOMEM too. warn (may be

@@ -81,6 +81,8 @@ struct jl_rec {
     struct jl_entry *e;         /* the line's entries, in order */
     size_t ne, cape;
     struct evt_buf tmp, tmp2;   /* scratch for str() texts */
+    const struct jl_secrets *sec; /* NULL: no secrets to scrub */
+    struct evt_buf scr, task;   /* scrubbed strings, the task's name */
     char *err, *warn;
     size_t errlen, warnlen;
 };

@@ -431,8 +431,11 @@ static int wb_write(void *inst, const evt_event *const *ev, size_t n)
     int rc = take_batch(s, ev, n);
     for (size_t i = 0; i < s->nruns; i++) {
         struct wb_run *r = s->runs[i];
+        /* An ended run is sent now, after the stream interval if need be:
+         * rows left for the ticker, a flush or the close would be lost to
+         * the host if those failed (no retry, no dead letter). */
         if (r->in_batch && rc == EVT_OK)
-            rc = deliver_run(s, r, 0, 0, 0);
+            rc = deliver_run(s, r, r->ended, 0, 0);
         if (r->in_batch && rc == EVT_OK)
             rc = keep_deferred(s, r);
         r->in_batch = 0;
@@ -544,8 +547,9 @@ static void finish_run(struct wbs *s, struct wb_run *r)
     }
     int64_t ms = s->cfg.request_timeout_ms < 5000 ? s->cfg.request_timeout_ms
                                                   : 5000;
-    if (wb_sync_pending(r) &&
-        deliver_run(s, r, 1, wb_mono_ns() + ms * 1000000, 1) != EVT_OK)
+    if (wb_sync_pending(r)) /* DEFERRED (deadline) returns EVT_OK too */
+        (void)deliver_run(s, r, 1, wb_mono_ns() + ms * 1000000, 1);
+    if (wb_sync_pending(r))
         s->api->log(s->h, EVT_LOG_WARN, "run %s: not everything reached "
                     "the server; the journal in %s keeps it for the next "
                     "process with this state_dir (e.g. evtrack replay)",

@@ -425,7 +425,8 @@ static int put_string(struct evt_buf *b, const char *str, size_t n,
         }
         i += len;
     }
-    evt_buf_put(b, s + run, n - run);
+    if (run < n) /* s is NULL for an empty str from msgpack-c */
+        evt_buf_put(b, s + run, n - run);
     buf_putc(b, '"');
     return 0;
 }

@@ -1438,20 +1438,35 @@ static void fin_str(struct fin *f, const msgpack_object *in,
     evt_buf_free(&x.own);
 }
 
-/* bin and ext (only evt_msgpack can bring them) have no JSON form: a
- * descriptive string keeps the file writable, as the tools' str() hook
- * would. */
+/* bin and ext values, and map keys that are bin, ext, arrays or maps
+ * (only evt_msgpack can bring them), have no JSON form: a descriptive
+ * string keeps the file writable, as the tools' str() hook would. */
 static void fin_opaque(struct fin *f, const msgpack_object *in,
                        msgpack_object *out)
 {
     char text[64];
-    int n = in->type == MSGPACK_OBJECT_BIN
-                ? snprintf(text, sizeof text, "<msgpack bin, %lu bytes>",
-                           (unsigned long)in->via.bin.size)
-                : snprintf(text, sizeof text, "<msgpack ext %d, %lu bytes>",
-                           (int)in->via.ext.type,
-                           (unsigned long)in->via.ext.size);
+    int n;
+    if (in->type == MSGPACK_OBJECT_BIN)
+        n = snprintf(text, sizeof text, "<msgpack bin, %lu bytes>",
+                     (unsigned long)in->via.bin.size);
+    else if (in->type == MSGPACK_OBJECT_EXT)
+        n = snprintf(text, sizeof text, "<msgpack ext %d, %lu bytes>",
+                     (int)in->via.ext.type, (unsigned long)in->via.ext.size);
+    else if (in->type == MSGPACK_OBJECT_ARRAY)
+        n = snprintf(text, sizeof text, "<msgpack array, %lu items>",
+                     (unsigned long)in->via.array.size);
+    else
+        n = snprintf(text, sizeof text, "<msgpack map, %lu pairs>",
+                     (unsigned long)in->via.map.size);
     v_zstr(f->t, out, text, (size_t)n);
+}
+
+/* A map key with no JSON key form (json_write takes str, int, float,
+ * bool and nil keys). */
+static int opaque_key(const msgpack_object *k)
+{
+    return k->type == MSGPACK_OBJECT_BIN || k->type == MSGPACK_OBJECT_EXT ||
+           k->type == MSGPACK_OBJECT_ARRAY || k->type == MSGPACK_OBJECT_MAP;
 }
 
 static void fin_value(struct fin *f, const msgpack_object *in,
@@ -1489,11 +1504,14 @@ static void fin_map(struct fin *f, const msgpack_object *in,
         const msgpack_object_kv *a = &in->via.map.ptr[i];
         msgpack_object_kv *b = &out->via.map.ptr[i];
         size_t mark = f->path.len;
-        path_push_key(&f->path, &a->key);
         if (a->key.type == MSGPACK_OBJECT_STR)
             fin_str(f, &a->key, &b->key, 0);
+        else if (opaque_key(&a->key))
+            fin_opaque(f, &a->key, &b->key);
         else
             b->key = a->key;
+        /* The path names the key as written (nonfinite_values): scrubbed. */
+        path_push_key(&f->path, &b->key);
         if (redact && key_sensitive(&a->key))
             v_str(&b->val, REDACTED, strlen(REDACTED));
         else

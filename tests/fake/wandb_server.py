@@ -24,14 +24,20 @@ and the server's resulting state is written to --state after each request
 Faults (--faults JSON, or POST /_faults): a list of rules
   {"match": "graphql:UpsertBucket" | "graphql:CreateRunFiles" |
             "file_stream" | "upload" | "any",
-   "action": "status" | "drop" | "reset",
-   "status": 503, "retry_after": "0", "at": [2, 3]} or "count": 1
+   "action": "status" | "drop" | "reset" | "stall" | "truncate",
+   "status": 503, "retry_after": "0", "stall_ms": 2000,
+   "at": [2, 3]} or "count": 1
 taken in order: a rule with "at" applies to the matching requests with
 those 1-based numbers (counted per match kind), one with "count" to the
 next "count" matching requests. "status" answers with that status (and a
 Retry-After header when given) without applying the request; "drop"
 applies it, then closes the connection without an answer (a lost
-response); "reset" closes the connection without applying it.
+response); "reset" closes the connection without applying it; "stall"
+waits "stall_ms" (default 2000; other requests go on meanwhile), then
+answers "status" (default 503) without applying the request, by when a
+client with a shorter timeout has given up; "truncate" applies it, then
+sends the 200 answer's headers and only the first half of its body, and
+closes the connection.
 
 The port (--port, else one the system picks) is written to --port-file
 once the server listens.
@@ -214,24 +220,44 @@ class Handler(BaseHTTPRequestHandler):
             e["fault"] = rule and (rule.get("action", "status") + ":" +
                                    str(rule.get("status", "")))
             result = None
-            if not rule or rule.get("action") == "drop":
+            action = rule and rule.get("action", "status")
+            if not rule or action in ("drop", "truncate"):
                 result = apply()
-            if not rule:
+            if not rule or action == "truncate":
                 e["status"] = 200
-            elif rule.get("action", "status") == "status":
+            elif action in ("status", "stall"):
                 e["status"] = rule.get("status", 503)
             log(e)
             write_state()
-        if rule and rule.get("action") in ("drop", "reset"):
+        if action in ("drop", "reset"):
             self.cut()
             return
+        if action == "truncate":
+            self.truncated(result)
+            return
+        if action == "stall":
+            time.sleep(rule.get("stall_ms", 2000) / 1000.0)
         if rule:
             extra = {}
             if "retry_after" in rule:
                 extra["Retry-After"] = str(rule["retry_after"])
-            self.answer(e["status"], {"error": "injected fault"}, extra)
+            try:
+                self.answer(e["status"], {"error": "injected fault"}, extra)
+            except OSError:  # a stalled client gave up and left
+                self.close_connection = True
             return
         self.answer(200, result)
+
+    def truncated(self, obj):
+        """The answer's headers and half its body, then the cut."""
+        data = json.dumps(obj).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[:len(data) // 2])
+        self.wfile.flush()
+        self.cut()
 
     def do_POST(self):
         raw = self.body()

@@ -1388,21 +1388,9 @@ static void test_tensorboard_write_error_rollback(void **state)
     free(text), free(fig);
 }
 
-/* KNOWN BUG (plugins/jsonl, reported; not fixed here because that plugin
- * is being reworked): a write(2) that fails part way leaves the whole lines
- * it wrote before the cut one; the retry cuts the last line only and writes
- * the batch's lines again, so those lines are in the file twice (against
- * docs/sinks/jsonl.md §5 "No duplicates on retry"). Fix: jl_file_append
- * cuts the file back to its size before the call when it fails. While this
- * is 1 the test accepts exactly those repeats (at most once more each, no
- * more of them than whole lines fitted in the cut write); set it to 0 with
- * the fix to demand each line exactly once. */
-#ifndef JSONL_DUP_ON_CUT_WRITE
-#define JSONL_DUP_ON_CUT_WRITE 1
-#endif
-
-/* jsonl: the line cut by the failed write is removed when the file is
- * reopened (docs/sinks/jsonl.md §4, §5). */
+/* jsonl: a write that fails part way is cut back to where it started, so
+ * the retry writes each line once: no partial line, no repeated whole line
+ * (docs/sinks/jsonl.md §4, §5). */
 static void jsonl_child(const char *dir, uint64_t seed)
 {
     struct rh_rng rng = {seed};
@@ -1424,8 +1412,8 @@ static void jsonl_child(const char *dir, uint64_t seed)
         RH_CK(log_sample(t, &ld, "fault_a", i) == EVT_OK, "sample");
     RH_CK(flush_long(t) == EVT_OK, "flush");
     char *file = only_file(out, "_samples_fault_a.jsonl");
-    /* A: the first failure lifts the limit; the retry cuts the partial
-     * line and writes each line once. */
+    /* A: the first failure lifts the limit; the failed write was cut
+     * back, and the retry writes each line once. */
     long long size0 = rh_file_size(file);
     /* Lines 300..599 have the length of line 299: let the limit fall
      * inside one, so that the failed write leaves a cut line. */
@@ -1445,9 +1433,12 @@ static void jsonl_child(const char *dir, uint64_t seed)
         RH_CK(log_sample(t, &ld, "fault_a", i) == EVT_OK, "sample");
     RH_CK(flush_long(t) == EVT_OK, "flush after the retry");
     RH_CK(atomic_load(&lifts) == 1, "the write never failed");
-    char *want = tu_fmt("%s: removed ", file);
-    RH_CK(rh_log_count(EVT_LOG_WARN, want, "bytes of a torn last line",
-                       NULL) == 1, "the cut line was not reported");
+    RH_CK(rh_log_count(EVT_LOG_ERROR, file, "write: File too large",
+                       NULL) == 1, "the failed write was not reported");
+    RH_CK(rh_log_count(-1, "cannot remove the", NULL, NULL) == 0,
+          "the failed write was not cut back");
+    RH_CK(rh_log_count(EVT_LOG_WARN, "bytes of a torn last line", NULL,
+                       NULL) == 0, "a partial line was left to repair");
     struct docs d;
     char e2[600] = "";
     d.cap = 2000;
@@ -1455,18 +1446,10 @@ static void jsonl_child(const char *dir, uint64_t seed)
     d.count = calloc(2000, 1);
     long n = rh_jsonl_scan(file, 0, NULL, count_doc, &d, e2, sizeof e2);
     RH_CK(n >= 600, "after the retry: %s (%ld lines)", e2, n);
-    long dups = 0;
-    for (long i = 0; i < 600; i++) {
-        RH_CK(d.count[i] >= 1 && d.count[i] <= 1 + JSONL_DUP_ON_CUT_WRITE,
-              "doc %ld %u times", i, d.count[i]);
-        dups += d.count[i] - 1;
-    }
-    /* With the known bug, the repeats are whole lines of the cut write. */
-    RH_CK(dups <= off / line, "%ld lines repeated; the cut write held %lld "
-          "whole lines", dups, off / line);
-    uint8_t *dup_a = calloc(2000, 1);
+    RH_CK(n == 600, "%ld lines after the retry, want 600", n);
     for (long i = 0; i < 600; i++)
-        dup_a[i] = d.count[i] > 1;
+        RH_CK(d.count[i] == 1, "doc %ld %u times (the cut write held %lld "
+              "whole lines)", i, d.count[i], off / line);
     RH_CK(stat_of(t, "samples", ST_DEAD) == 0, "dead letters");
     /* B: the limit stays until batches gave up; then it is lifted. */
     long long size1 = rh_file_size(file);
@@ -1508,27 +1491,29 @@ static void jsonl_child(const char *dir, uint64_t seed)
         }
         evt__spool_close(s);
     }
-    long both = 0, dups_b = 0;
+    long both = 0;
     for (long i = 0; i < 810; i++) {
         int in_dl = 0;
         for (size_t k = 0; k < ndl; k++)
             in_dl |= dl[k].seq == ld.sample_seq[i];
-        RH_CK(d.count[i] <= 1 + (dup_a[i] ? 1 : JSONL_DUP_ON_CUT_WRITE),
-              "doc %ld is %u times in the file", i, d.count[i]);
+        RH_CK(d.count[i] <= 1, "doc %ld is %u times in the file", i,
+              d.count[i]);
         RH_CK(d.count[i] || in_dl, "doc %ld neither written nor kept", i);
         both += d.count[i] && in_dl;
-        if (i >= 600 && d.count[i] > 1)
-            dups_b += d.count[i] - 1;
     }
     size_t errors = rh_log_count(EVT_LOG_ERROR, "write: File too large",
                                  NULL, NULL);
+    /* Every failed write was cut back: no partial line for an open to
+     * repair, no whole line of a failed write left to repeat. */
+    RH_CK(errors > 1, "%zu failed writes", errors);
+    RH_CK(rh_log_count(-1, "cannot remove the", NULL, NULL) == 0,
+          "a failed write was not cut back");
     size_t cuts = rh_log_count(EVT_LOG_WARN, "bytes of a torn last line",
                                NULL, NULL);
-    free(dup_a);
+    RH_CK(cuts == 0, "%zu partial lines were left to repair", cuts);
     char *fig = tu_fmt("%s/child.txt", dir);
-    char *txt = tu_fmt("errors %zu\ndead %llu\nboth %ld\ncuts %zu\n"
-                       "dups %ld\n", errors, (unsigned long long)dead, both,
-                       cuts, dups + dups_b);
+    char *txt = tu_fmt("errors %zu\ndead %llu\nboth %ld\n", errors,
+                       (unsigned long long)dead, both);
     tu_write_file(fig, txt);
     rh_child_exit(0);
 }
@@ -1541,15 +1526,93 @@ static void test_jsonl_write_error_rollback(void **state)
     char *text = tu_read_file(fig, NULL);
     assert_non_null(text);
     printf("[ faults ] jsonl: %ld failed writes reported (File too large), "
-           "%ld cut lines removed and reported, %ld samples dead-lettered "
-           "(%ld of them also written before their batch gave up)\n",
-           figure(text, "errors "), figure(text, "cuts "),
-           figure(text, "dead "), figure(text, "both "));
-    if (JSONL_DUP_ON_CUT_WRITE)
-        printf("[ faults ] jsonl KNOWN BUG: %ld whole lines of a write that "
-               "failed part way were written again by the retry "
-               "(JSONL_DUP_ON_CUT_WRITE in test_faults.c)\n",
-               figure(text, "dups "));
+           "each cut back to where it started (no partial line, no line "
+           "twice), %ld samples dead-lettered (%ld of them also written "
+           "before their batch gave up)\n",
+           figure(text, "errors "), figure(text, "dead "),
+           figure(text, "both "));
+    free(text), free(fig);
+}
+
+/* jsonl: when a failed write cannot be cut back, the error says so, the
+ * next open cuts the partial line off, and only whole lines of the failed
+ * write repeat (docs/sinks/jsonl.md §5). Here another writer appended a
+ * line behind the sink, so the file is not the size the sink expects and
+ * it must not cut. */
+static void jsonl_uncut_child(const char *dir, uint64_t seed)
+{
+    struct rh_rng rng = {seed};
+    efbig_child_setup(dir, "write: File too large");
+    char *out = tu_fmt("%s/out", dir), *state = tu_fmt("%s/state", dir);
+    char *jl = rh_sink("samples", "jsonl", RETRY_FAST, "");
+    char *json = config_text(out, state, jl);
+    char err[EVT_ERRMSG_SIZE] = "";
+    evt_tracker *t = NULL;
+    RH_CK(evt_open_json(json, dir, &t, err, sizeof err) == EVT_OK, "open: %s",
+          err);
+    struct load ld;
+    load_init(&ld, 2000);
+    RH_CK(log_run_start(t, &ld) == EVT_OK, "run_start");
+    for (long i = 100; i < 200; i++) /* 3-digit ids: lines of one length */
+        RH_CK(log_sample(t, &ld, "fault_u", i) == EVT_OK, "sample");
+    RH_CK(flush_long(t) == EVT_OK, "flush");
+    char *file = only_file(out, "_samples_fault_u.jsonl");
+    size_t flen;
+    char *ftext = tu_read_file(file, &flen);
+    RH_CK(ftext && flen > 2 && ftext[flen - 1] == '\n', "file");
+    size_t start = flen - 1; /* of the last line */
+    while (start > 0 && ftext[start - 1] != '\n')
+        start--;
+    free(ftext);
+    long long line = (long long)(flen - start);
+    static const char other[] = "{\"doc_id\": 1999, \"by\": \"another\"}\n";
+    int fd = open(file, O_WRONLY | O_APPEND | O_CLOEXEC);
+    RH_CK(fd >= 0 && write(fd, other, sizeof other - 1) ==
+                         (ssize_t)(sizeof other - 1), "append");
+    close(fd);
+    long long off = 3 * line + 1 + (long long)rh_below(&rng,
+                                                       (uint64_t)line - 2);
+    set_fsize((rlim_t)(rh_file_size(file) + off));
+    atomic_store(&lift_armed, 1);
+    for (long i = 200; i < 300; i++)
+        RH_CK(log_sample(t, &ld, "fault_u", i) == EVT_OK, "sample");
+    RH_CK(flush_long(t) == EVT_OK, "flush after the retry");
+    RH_CK(atomic_load(&lifts) == 1, "the write never failed");
+    RH_CK(rh_log_count(EVT_LOG_ERROR, "write: File too large; cannot remove "
+                       "the ", "(the file changed size behind the sink)",
+                       NULL) == 1, "the uncut write was not reported");
+    RH_CK(rh_log_count(EVT_LOG_WARN, "bytes of a torn last line", NULL,
+                       NULL) == 1, "the partial line was not repaired");
+    RH_CK(stat_of(t, "samples", ST_DEAD) == 0, "dead letters");
+    RH_CK(evt_close(t, 60000) == EVT_OK, "close");
+    struct docs d = {calloc(2000, 1), 2000, 0};
+    char e2[600] = "";
+    RH_CK(rh_jsonl_scan(file, 0, NULL, count_doc, &d, e2, sizeof e2) > 0,
+          "%s", e2);
+    long dups = 0;
+    for (long i = 100; i < 300; i++) {
+        RH_CK(d.count[i] >= 1, "doc %ld lost", i);
+        dups += d.count[i] - 1;
+    }
+    RH_CK(d.count[1999] == 1, "the other writer's line");
+    RH_CK(dups <= off / line, "%ld lines repeated; the failed write held "
+          "%lld whole lines", dups, off / line);
+    char *fig = tu_fmt("%s/child.txt", dir);
+    char *txt = tu_fmt("dups %ld\n", dups);
+    tu_write_file(fig, txt);
+    rh_child_exit(0);
+}
+
+static void test_jsonl_uncut_write(void **state)
+{
+    struct fx *f = *state;
+    run_child(f, jsonl_uncut_child, "faults/jsonl uncut");
+    char *fig = tu_fmt("%s/child.txt", f->dir);
+    char *text = tu_read_file(fig, NULL);
+    assert_non_null(text);
+    printf("[ faults ] jsonl, write not cut back (another writer): reported, "
+           "partial line repaired, %ld whole lines repeated\n",
+           figure(text, "dups "));
     free(text), free(fig);
 }
 
@@ -1676,6 +1739,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_jsonl_write_error_rollback,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jsonl_uncut_write, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(
             test_local_json_write_error_keeps_last_version, setup, teardown),
     };

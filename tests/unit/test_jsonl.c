@@ -3,7 +3,8 @@
  * file names, hostile task names, torn-tail repair, field filters and
  * caps, retries into dead letters, many tasks and many samples, and the
  * lighteval details layout (exact lines and paths, pass-through of
- * lighteval-native samples, containment, torn tail, options). */
+ * lighteval-native samples, containment, torn tail, options), and tokens
+ * scrubbed from lines and file names. */
 #include "test_util.h"
 
 #include <dirent.h>
@@ -864,6 +865,97 @@ static void test_drop_fields_and_cap(void **state)
     free(got), free(dir);
 }
 
+/* Tokens (the values of HF_TOKEN, HUGGING_FACE_HUB_TOKEN, WANDB_API_KEY
+ * of 8 bytes or more, read at create) are replaced by [REDACTED] in every
+ * string of a line (values, keys, str() texts) before the cap, and in the
+ * file and folder names made from the task, model name and date; a
+ * shorter value is left alone (§3.7). */
+#define SEC_A "hf_SecretToken123456"
+#define SEC_B "wbkey-abcdefgh"
+static void test_secrets_scrubbed(void **state)
+{
+    struct fx *f = *state;
+    setenv("HF_TOKEN", SEC_A, 1);
+    setenv("WANDB_API_KEY", SEC_B, 1);
+    setenv("HUGGING_FACE_HUB_TOKEN", "short", 1);
+    const char *ev =
+        "{\"task\": \"t_" SEC_A "\", \"doc_id\": 0, \"target\": \"say " SEC_A
+        " now\", \"filtered_resps\": [\"" SEC_B "\"], \"note\": {\"" SEC_B
+        "\": \"short\", \"q\": [1, \"x" SEC_A SEC_B "\"]}, \"resps\": "
+        "[[{\"k\": \"" SEC_A "\"}]], \"" SEC_A "\": 7, \"arguments\": [\""
+        SEC_A SEC_A "\"]}";
+    evt_tracker *t = open_jsonl(f->dir, "");
+    run_start(t, "org/" SEC_A, "2026-01-01T00:00:00" SEC_B);
+    sample(t, ev);
+    close_ok(t);
+    char *dir = tu_fmt("%s/org__[REDACTED]", f->dir);
+    char *got = read_in(dir, "2026-01-01T00-00-00[REDACTED]_samples_t_"
+                             "[REDACTED].jsonl");
+    assert_string_equal(got,
+        "{\"doc_id\": 0, \"target\": \"say [REDACTED] now\", "
+        "\"resps\": [\"{'k': '[REDACTED]'}\"], "
+        "\"filtered_resps\": \"[REDACTED]\", \"note\": {\"[REDACTED]\": "
+        "\"short\", \"q\": [1, \"x[REDACTED][REDACTED]\"]}, "
+        "\"[REDACTED]\": 7, "
+        "\"input\": \"[REDACTED][REDACTED]\"}\n");
+    free(got), free(dir);
+    /* the cap applies to the scrubbed text: no part of a token stays */
+    t = open_jsonl(f->dir, "\"layout\": \"lm-eval\", \"max_field_bytes\": 6");
+    run_start(t, "org/m", DATE);
+    sample(t, "{\"task\": \"c\", \"doc_id\": 1, \"target\": \"ab" SEC_A
+              "\"}");
+    close_ok(t);
+    dir = tu_fmt("%s/org__m", f->dir);
+    got = read_in(dir, "samples_c_" DATE ".jsonl");
+    assert_string_equal(got, "{\"doc_id\": 1, \"target\": \"ab[RED"
+                             "...[truncated 6 bytes]\"}\n");
+    free(got), free(dir);
+    /* lighteval: the model path, the date and the task */
+    t = open_jsonl(f->dir, "\"layout\": \"lighteval\"");
+    run_start(t, SEC_B "/" SEC_A, "d" SEC_A);
+    sample(t, "{\"task\": \"x|" SEC_A ":1\", \"doc_id\": 2}");
+    close_ok(t);
+    char *p = tu_fmt("%s/details/[REDACTED]/[REDACTED]/d[REDACTED]/"
+                     "details_x|[REDACTED]:1_d[REDACTED].jsonl", f->dir);
+    got = tu_read_file(p, NULL);
+    if (!got)
+        fail_msg("missing %s", p);
+    assert_string_equal(got, "{\"doc\": {\"id\": \"2\", \"task_name\": "
+                             "\"x|[REDACTED]:1\"}}\n");
+    free(got), free(p);
+    /* a token at every offset of a longer string (the filter of §3.7
+     * looks at 4-byte pieces at a stride) */
+    t = open_jsonl(f->dir, "\"dir\": \"at\"");
+    run_start(t, NULL, DATE);
+    for (int at = 0; at < 48; at++) {
+        char *ev2 = tu_fmt("{\"task\": \"o\", \"doc_id\": %d, \"target\": "
+                           "\"%.*s" SEC_B "%.*s\"}", at, at,
+                           "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL",
+                           47 - at, "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFE");
+        sample(t, ev2);
+        free(ev2);
+    }
+    close_ok(t);
+    dir = tu_fmt("%s/at", f->dir);
+    got = read_in(dir, DATE "_samples_o.jsonl");
+    size_t n = 0;
+    char **lines = split_lines(got, &n);
+    assert_int_equal(n, 48);
+    for (size_t i = 0; i < n; i++) {
+        assert_null(strstr(lines[i], SEC_B));
+        const char *r = strstr(lines[i], "[REDACTED]");
+        assert_non_null(r);
+        assert_int_equal(strlen(lines[i]), strlen("{\"doc_id\": , \"target\": "
+                                                  "\"[REDACTED]\"}") +
+                                               (i < 10 ? 1 : 2) + 47);
+    }
+    free_lines(lines, n);
+    free(got), free(dir);
+    unsetenv("HF_TOKEN");
+    unsetenv("WANDB_API_KEY");
+    unsetenv("HUGGING_FACE_HUB_TOKEN");
+}
+
 /* Bad config values: the host refuses the type, create() the value (the
  * tracker still opens, with the sink disabled). */
 static void test_bad_config(void **state)
@@ -1312,6 +1404,7 @@ int main(void)
         T(test_torn_tail_repair),
         T(test_append_to_whole_file),
         T(test_drop_fields_and_cap),
+        T(test_secrets_scrubbed),
         T(test_bad_config),
         T(test_unwritable_dir_dead_letters),
         T(test_retry_does_not_duplicate),
