@@ -47,16 +47,6 @@ static size_t ld_size(size_t n)
     return 1 + evt_pb_varint_size(n) + n;
 }
 
-/* Undo a call's partial appends once it ran out of memory. */
-static void restore_on_oom(struct evt_buf *b, size_t mark)
-{
-    if (!b->oom)
-        return;
-    b->len = mark;
-    if (b->data)
-        b->data[mark] = '\0';
-}
-
 /* ---- TFRecord ---------------------------------------------------------- */
 
 /* data must not point into out: appending may move out->data. */
@@ -72,7 +62,7 @@ void tb_record_frame(struct evt_buf *out, const void *data, size_t n)
         evt_pb_put_le(tail, evt_crc32c_mask(evt_crc32c(0, data, n)), 4);
         evt_buf_put(out, tail, sizeof tail);
     }
-    restore_on_oom(out, mark);
+    evt_buf_rollback_oom(out, mark);
 }
 
 /* ---- a writer that appends or only counts ------------------------------ */
@@ -194,7 +184,7 @@ static void put_summary_event(struct evt_buf *out, double wall_time,
     size_t mark = out->len;
     w_raw(&w, head, raw_event_head(head, wall_time, step));
     w_msg(&w, 5, summary_body, &v); /* Event.summary */
-    restore_on_oom(out, mark);
+    evt_buf_rollback_oom(out, mark);
 }
 
 /* SummaryMetadata{plugin_data{plugin_name, content}}; content (a message
@@ -235,7 +225,7 @@ void tb_event_file_version(struct evt_buf *out, double wall_time,
     w_str(&w, 3, "brain.Event:2"); /* Event.file_version */
     if (writer && *writer)
         w_msg(&w, 10, source_metadata_body, writer);
-    restore_on_oom(out, mark);
+    evt_buf_rollback_oom(out, mark);
 }
 
 /* ---- scalars (hot path) -------------------------------------------------- */
@@ -289,7 +279,7 @@ void tb_event_scalar(struct evt_buf *out, double wall_time, int64_t step,
     evt_buf_put(out, head, h);
     evt_buf_put(out, tag, tag_len);
     evt_buf_put(out, tail, tail_len);
-    restore_on_oom(out, mark);
+    evt_buf_rollback_oom(out, mark);
 }
 
 /* ---- text ---------------------------------------------------------------- */

@@ -1,8 +1,12 @@
 /* event_view.c -- read an event's fields in a sink (event_view.h). */
 #include "evtrack/sdk/event_view.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "evtrack/sdk/json_write.h"
 
 /* msgpack-c's unpacker nests at most 32 containers deep. */
 #define VIEW_MAX_DEPTH 32
@@ -191,4 +195,25 @@ int evt_mp_int64(const msgpack_object *o, int64_t *out)
         return 0;
     }
     return -1;
+}
+
+int evt_mp_py_number(struct evt_buf *b, const msgpack_object *o)
+{
+    char num[32];
+    switch (o->type) {
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        snprintf(num, sizeof num, "%" PRIu64, o->via.u64);
+        evt_buf_puts(b, num);
+        return 0;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        snprintf(num, sizeof num, "%" PRId64, o->via.i64);
+        evt_buf_puts(b, num);
+        return 0;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        evt_buf_put(b, num, evt_py_float_repr(o->via.f64, num));
+        return 0;
+    default:
+        return -1;
+    }
 }

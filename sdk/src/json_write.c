@@ -75,6 +75,15 @@ void evt_buf_puts(struct evt_buf *b, const char *s)
     evt_buf_put(b, s, strlen(s));
 }
 
+void evt_buf_rollback_oom(struct evt_buf *b, size_t mark)
+{
+    if (!b->oom || mark > b->len)
+        return;
+    b->len = mark;
+    if (b->data)
+        b->data[mark] = '\0';
+}
+
 static void buf_putc(struct evt_buf *b, char c)
 {
     if (!b->oom && b->cap - b->len > 1) {

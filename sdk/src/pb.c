@@ -36,22 +36,12 @@ size_t evt_pb_varint_size(uint64_t v)
     return n;
 }
 
-/* Undo a call's partial appends once memory ran out. */
-static void restore_on_oom(struct evt_buf *b, size_t mark)
-{
-    if (!b->oom)
-        return;
-    b->len = mark;
-    if (b->data)
-        b->data[mark] = '\0';
-}
-
 /* Append n bytes of t, or nothing (oom set) when memory runs out. */
 static void append(struct evt_buf *b, const uint8_t *t, size_t n)
 {
     size_t mark = b->len;
     evt_buf_put(b, t, n);
-    restore_on_oom(b, mark);
+    evt_buf_rollback_oom(b, mark);
 }
 
 void evt_pb_varint(struct evt_buf *b, uint64_t v)
@@ -102,7 +92,7 @@ void evt_pb_bytes(struct evt_buf *b, uint32_t field, const void *p, size_t n)
     size_t mark = b->len;
     evt_buf_put(b, t, h);
     evt_buf_put(b, p, n);
-    restore_on_oom(b, mark);
+    evt_buf_rollback_oom(b, mark);
 }
 
 void evt_pb_str(struct evt_buf *b, uint32_t field, const char *s)

@@ -33,20 +33,7 @@ void evt_results_xxh64_hex(const void *data, size_t len, char out[17])
  * value (the field then gives no hash). */
 static int py_list_str(struct evt_buf *b, const msgpack_object *o)
 {
-    char num[32];
     switch (o->type) {
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        snprintf(num, sizeof num, "%" PRIu64, o->via.u64);
-        evt_buf_puts(b, num);
-        return 0;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        snprintf(num, sizeof num, "%" PRId64, o->via.i64);
-        evt_buf_puts(b, num);
-        return 0;
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        evt_buf_put(b, num, evt_py_float_repr(o->via.f64, num));
-        return 0;
     case MSGPACK_OBJECT_ARRAY:
         evt_buf_put(b, "[", 1);
         for (uint32_t i = 0; i < o->via.array.size; i++) {
@@ -57,7 +44,8 @@ static int py_list_str(struct evt_buf *b, const msgpack_object *o)
         }
         evt_buf_put(b, "]", 1);
         return 0;
-    default: return -1;
+    default:
+        return evt_mp_py_number(b, o);
     }
 }
 

@@ -89,7 +89,6 @@ static void buf_cut(struct evt_buf *b, size_t len)
 static int put_value(struct evt_buf *b, const msgpack_object *o,
                      const char **what)
 {
-    char num[32];
     if (!o)
         return 0;
     switch (o->type) {
@@ -99,17 +98,10 @@ static int put_value(struct evt_buf *b, const msgpack_object *o,
         evt_buf_puts(b, o->via.boolean ? "True" : "False");
         return 0;
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        snprintf(num, sizeof num, "%" PRIu64, o->via.u64);
-        evt_buf_puts(b, num);
-        return 0;
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        snprintf(num, sizeof num, "%" PRId64, o->via.i64);
-        evt_buf_puts(b, num);
-        return 0;
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:
-        evt_buf_put(b, num, evt_py_float_repr(o->via.f64, num));
-        return 0;
+        return evt_mp_py_number(b, o);
     case MSGPACK_OBJECT_STR:
         put_text(b, o->via.str.ptr, o->via.str.size);
         return 0;

@@ -42,4 +42,10 @@ char *evt_mp_strdup(const msgpack_object *o);
 int evt_mp_double(const msgpack_object *o, double *out);
 int evt_mp_int64(const msgpack_object *o, int64_t *out);
 
+/* Append Python's str() of a number to b (evtrack/sdk/json_write.h): an
+ * int in decimal, a float as repr ("0.81", "1.0", "nan"). 0, or -1 when
+ * o is not a number (nothing appended). */
+struct evt_buf;
+int evt_mp_py_number(struct evt_buf *b, const msgpack_object *o);
+
 #endif

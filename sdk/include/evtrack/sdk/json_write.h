@@ -46,6 +46,10 @@ void evt_buf_put(struct evt_buf *b, const void *p, size_t n);
 /* Append the C string s (without its NUL). */
 void evt_buf_puts(struct evt_buf *b, const char *s);
 
+/* When b ran out of memory, cut it back to mark (its len before a group
+ * of puts), so a failed group leaves no partial bytes; oom stays set. */
+void evt_buf_rollback_oom(struct evt_buf *b, size_t mark);
+
 /* Python repr(float) of d: the shortest digit string that reads back as d
  * (the one nearest to d when several have that length, as CPython's
  * dtoa mode 0), laid out as Python does: positional with at least one
