@@ -159,6 +159,7 @@ static int load_sink(const struct evt__config_file *cf,
     h->overflow = spec->overflow_set ? spec->overflow
                   : (vt->flags & EVT_SINK_F_NETWORK) ? EVT_OVERFLOW_SPILL
                                                      : EVT_OVERFLOW_BLOCK;
+    h->holds = (vt->flags & EVT_SINK_F_HOLDS) && vt->flush; /* needs a save */
     h->max_events = spec->max_events;
     h->retry_limit = spec->retry_limit;
     h->retry_base_ms = spec->retry_base_ms;

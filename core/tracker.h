@@ -80,6 +80,12 @@ struct evt_host {
     int64_t flush_deadline_ns; /* latest deadline asked for; -1: none */
     int flush_rc;
 
+    /* Events an EVT_SINK_F_HOLDS sink acknowledged since its last
+     * successful flush, oldest first; the worker owns their references. */
+    int holds;
+    struct evt_event **held;
+    size_t held_n, held_cap;
+
     /* the batch the worker is delivering (owned by the worker) */
     struct evt_event *batch[EVT__BATCH_MAX];
     size_t batch_n;

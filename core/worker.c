@@ -210,6 +210,86 @@ static void park(struct evt_host *h, struct evt_event *const *ev, size_t n)
     }
 }
 
+/* ---- events a holding sink has not saved yet ----------------------------------
+ * An EVT_SINK_F_HOLDS sink (local-json) acknowledges events it only keeps
+ * in memory until a flush saves them. Its worker keeps those events
+ * (their references move from the batch to h->held) until the sink's next
+ * successful flush. A failed flush (reported to its caller) keeps them:
+ * the sink still has them and a later flush may save them. They go to the
+ * dead-letter file, ahead of anything newer so that replay sees every
+ * event in order, when the sink gives up on a later batch, when the
+ * worker's own flush fails as it exits (after close's flush), and when
+ * HOLD_MAX are kept and the flush the worker then makes fails (memory
+ * stays bounded). */
+#define HOLD_MAX 8192
+
+/* Release the held events (under h->mu). */
+static void held_release(struct evt_host *h)
+{
+    evt__event_release_many(h->held, h->held_n);
+    h->held_n = 0;
+}
+
+/* The held events to the dead-letter file, then released (under h->mu).
+ * They count as dead letters now, no longer as written. */
+static void held_dead_letter(struct evt_host *h, const char *why)
+{
+    if (!h->held_n)
+        return;
+    evt__host_log(h, EVT_LOG_WARN, "%s: the %zu events it acknowledged "
+                  "since its last save go to %s", why, h->held_n,
+                  h->dlq_path);
+    h->written -= h->held_n;
+    dead_letter(h, h->held, h->held_n);
+    held_release(h);
+}
+
+/* Move the delivered batch into h->held (under h->mu). On OOM the events
+ * are only released, as without the flag, and that is said once. */
+static void held_take_batch(struct evt_host *h)
+{
+    if (h->held_n + h->batch_n > h->held_cap) {
+        size_t cap = h->held_cap ? h->held_cap : 1024;
+        while (cap < h->held_n + h->batch_n)
+            cap *= 2;
+        struct evt_event **v = realloc(h->held, cap * sizeof *v);
+        if (!v) {
+            evt__host_log(h, EVT_LOG_ERROR, "out of memory: %zu events "
+                          "it acknowledged are kept by the sink only",
+                          h->batch_n);
+            evt__event_release_many(h->batch, h->batch_n);
+            h->batch_n = 0;
+            return;
+        }
+        h->held = v;
+        h->held_cap = cap;
+    }
+    memcpy(h->held + h->held_n, h->batch, h->batch_n * sizeof *h->batch);
+    h->held_n += h->batch_n;
+    h->batch_n = 0;
+}
+
+/* Flush a holding sink that keeps HOLD_MAX events, or any it keeps when
+ * the worker is about to exit (under h->mu, released around flush()). */
+static void held_flush(struct evt_host *h)
+{
+    if (!h->held_n)
+        return;
+    int rc = EVT_ERROR;
+    if (h->enabled && h->plugin.vt.flush) {
+        pthread_mutex_unlock(&h->mu);
+        rc = h->plugin.vt.flush(h->instance, evt__mono_ns() +
+                                                 60 * 1000000000LL);
+        pthread_mutex_lock(&h->mu);
+    }
+    if (atomic_load(&h->abandoned))
+        return;
+    if (rc == EVT_OK)
+        held_release(h);
+    else
+        held_dead_letter(h, "its flush failed");
+}
+
 /* ---- the worker -----------------------------------------------------------------*/
 
 static int spool_has_work(struct evt_host *h)
@@ -358,8 +438,12 @@ static enum outcome deliver(struct evt_host *h)
 /* Settle the batch after delivery (under h->mu). */
 static void finish_batch(struct evt_host *h, enum outcome out)
 {
-    if (out == DEAD_LETTERED)
+    if (out == DEAD_LETTERED) {
+        held_dead_letter(h, "the sink gave up on a batch");
         dead_letter(h, h->batch, h->batch_n);
+    } else if (out == PARKED) {
+        held_dead_letter(h, "the close deadline came first");
+    }
     if (h->batch_from_spool) {
         if (out == PARKED)
             evt__spool_rewind(h->spool);
@@ -373,6 +457,8 @@ static void finish_batch(struct evt_host *h, enum outcome out)
         else
             park(h, h->batch, h->batch_n);
     }
+    if (out == DELIVERED && h->holds)
+        held_take_batch(h); /* the batch's references move to h->held */
     evt__event_release_many(h->batch, h->batch_n);
     h->batch_n = 0;
     pthread_cond_broadcast(&h->changed);
@@ -388,6 +474,10 @@ static void do_flush(struct evt_host *h)
     if (h->enabled && h->plugin.vt.flush)
         rc = h->plugin.vt.flush(h->instance, deadline);
     pthread_mutex_lock(&h->mu);
+    if (atomic_load(&h->abandoned))
+        return; /* the caller sees it and lets go of h */
+    if (h->held_n && h->enabled && rc == EVT_OK)
+        held_release(h); /* saved; on failure the sink still has them */
     if (h->dlq)
         evt__spool_sync(h->dlq);
     h->flush_done = req;
@@ -400,6 +490,7 @@ static void abandoned_exit(struct evt_host *h)
     for (size_t i = 0; i < h->batch_n; i++)
         evt__event_release(h->batch[i]);
     h->batch_n = 0;
+    held_release(h); /* dead-lettered already when close gave up */
     pthread_mutex_unlock(&h->mu);
     evt__sink_free(h);
 }
@@ -446,6 +537,13 @@ static void *worker_main(void *arg)
                 return NULL;
             }
             finish_batch(h, out);
+            if (h->held_n >= HOLD_MAX) {
+                held_flush(h);
+                if (atomic_load(&h->abandoned)) { /* hung in flush() */
+                    abandoned_exit(h);
+                    return NULL;
+                }
+            }
             lingered = 0;
             continue;
         }
@@ -460,6 +558,13 @@ static void *worker_main(void *arg)
         if (h->stop)
             break;
         idle_wait(h, &lingered);
+    }
+    if (!atomic_load(&h->abandoned) && h->held_n) {
+        /* normally none: close flushed just before */
+        if (past_stop_deadline(h))
+            held_dead_letter(h, "the close deadline came first");
+        else
+            held_flush(h);
     }
     if (atomic_load(&h->abandoned)) {
         abandoned_exit(h);
@@ -707,6 +812,7 @@ int evt__sink_stop(struct evt_host *h, int64_t deadline_ns)
          * order stays right (it may arrive twice, never zero times). A
          * batch read from the spool simply stays unacknowledged there.
          * The files are closed now, so their locks are free. */
+        held_dead_letter(h, "it hung");
         if (!h->batch_from_spool)
             dead_letter(h, h->batch, h->batch_n);
         park_queue(h);
@@ -744,6 +850,8 @@ void evt__sink_free(struct evt_host *h)
         return;
     if (h->instance)
         h->plugin.vt.destroy(h->instance);
+    evt__event_release_many(h->held, h->held_n);
+    free(h->held);
     evt__queue_free(&h->q);
     if (h->spool)
         evt__spool_close(h->spool);

@@ -121,7 +121,9 @@ struct evt_sink_stats {
     char plugin[64];
     int enabled; /* 0 once disabled by an error */
     uint64_t queued;        /* events accepted into its queue */
-    uint64_t written;       /* events a write() accepted */
+    uint64_t written;       /* events a write() accepted (of a sink that
+                               saves at flush, those it did not save
+                               count as dead_lettered instead) */
     uint64_t retried;       /* write() calls that returned EVT_RETRY */
     uint64_t spilled;       /* events appended to the spool */
     uint64_t dropped;       /* events dropped by drop_* policies */

@@ -166,6 +166,13 @@ struct evt_sink_vtable {
 };
 
 #define EVT_SINK_F_NETWORK (1u << 0) /* default overflow policy: spill */
+/* write() takes events into memory that only a later flush() (or a
+ * write() that saves) puts on disk, as an aggregating sink does. The host
+ * then keeps each event this sink acknowledged until its next successful
+ * flush(), and puts them in the dead-letter file when that flush fails or
+ * the sink gives up, so that no acknowledged event is lost. A host that
+ * does not know the flag ignores it. */
+#define EVT_SINK_F_HOLDS (1u << 1)
 
 typedef const struct evt_sink_vtable *(*evt_sink_entry_fn)(
     const struct evt_host_api *api);

@@ -253,7 +253,7 @@ static const struct evt_sink_vtable vtable = {
                    "atomically rewritten",
     .event_mask = EVT_EV_RUN_START | EVT_EV_TASK_CONFIG | EVT_EV_SAMPLE |
                   EVT_EV_RESULT | EVT_EV_RUN_END,
-    .flags = 0,
+    .flags = EVT_SINK_F_HOLDS, /* the results live in memory until saved */
     .config_keys = keys,
     .create = lj_create,
     .write = lj_write,
