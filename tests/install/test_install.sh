@@ -211,4 +211,27 @@ rows=$(tail -n +2 "$demo_csv" | grep -cE '^demo-run,[0-9]+,result,,demo_[a-z_]+,
   { cat "$demo_csv"; fail "demo CSV rows"; }
 grep -qE "^ +csv +csv +$rows +0 +0 +0 +0 +ok\$" "$tmp/demo.out" ||
   { cat "$tmp/demo.out"; fail "demo: csv counters"; }
+
+step "the installed Python binding finds the installed library and plugins"
+if command -v python3 >/dev/null; then
+  pyd=$P/$libdir/python3/dist-packages
+  [ -f "$pyd/evtrack/__init__.py" ] || fail "no $pyd/evtrack"
+  (cd "$tmp" && env -u EVTRACK_LIB -u EVTRACK_PLUGIN_PATH PYTHONPATH="$pyd" \
+    PYTHONDONTWRITEBYTECODE=1 python3 - <<'PY') || fail "python binding"
+import json, os, evtrack
+lib = evtrack.find_library()
+assert lib.startswith(os.environ["PYTHONPATH"].rsplit("/lib", 2)[0]), lib
+cfg = {"run_id": "py-run", "output_dir": "py-out",
+       "sinks": [{"plugin": "jsonl"}]}
+with evtrack.open(cfg) as t:
+    t.log("run_start", {"model_name": "org/py"})
+    t.log("sample", {"task": "t1", "doc_id": 0, "target": "a"})
+files = [os.path.join(d, f) for d, _, fs in os.walk("py-out") for f in fs
+         if f.endswith(".jsonl")]
+assert len(files) == 1, files
+line = json.loads(open(files[0]).read())
+assert line["doc_id"] == 0 and line["target"] == "a", line
+print("python binding: " + lib)
+PY
+fi
 echo "ok"
