@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -91,6 +94,23 @@ static inline int fake_server_start(struct fake_server *s, const char *script,
     }
     snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
     return 0;
+}
+
+/* A port of 127.0.0.1 where nothing listens (bound, then closed), for
+ * "the server is unreachable" cases; -1 when no socket could be had. */
+static inline int fake_server_closed_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+             getsockname(fd, (struct sockaddr *)&a, &len) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok ? ntohs(a.sin_port) : -1;
 }
 
 /* A self-signed certificate for san (e.g. "IP:127.0.0.1") for a server

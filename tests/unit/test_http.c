@@ -280,14 +280,9 @@ static void test_401_final_scrubbed(void **state)
 static void test_refused(void **state)
 {
     (void)state;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
-    close(fd); /* the port is now free and closed */
-    char *u = tu_fmt("http://127.0.0.1:%d/x", ntohs(a.sin_port)), err[256];
+    int port = fake_server_closed_port(); /* free and closed */
+    assert_true(port > 0);
+    char *u = tu_fmt("http://127.0.0.1:%d/x", port), err[256];
     struct evt_http_request rq = {.method = "GET", .url = u};
     struct evt_http_response rs;
     int attempts = 0;

@@ -52,6 +52,7 @@
 #include "evtrack/evtrack.h"
 #include "evtrack/sdk/results.h"
 #include "replay.h"
+#include "../fake/fake_server.h"
 #include "wandb_reader.h"
 
 #define KEY "wbk-SECRET-1f2e3d4c5b6a79880011"
@@ -1116,16 +1117,9 @@ static void test_429_5xx_then_success(void **state)
 /* A port nothing listens on. */
 static int closed_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
+    int port = fake_server_closed_port();
+    assert_true(port > 0);
+    return port;
 }
 
 static void copy_file(const char *from, const char *to)
