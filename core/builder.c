@@ -32,7 +32,9 @@ struct evt_ev {
     struct evt_event *e;
     int depth; /* 0: the top-level map */
     struct level stack[MAX_DEPTH + 1];
+    struct level *top; /* &stack[depth] */
     uint32_t seen; /* known top-level fields present (F_* bits) */
+    uint32_t last_field; /* F_* bit of the last top-level key */
     int status;
     char msg[256];
     int in_use;
@@ -53,6 +55,7 @@ enum {
     F_METRIC = 1u << 2,
     F_VALUE = 1u << 3,
     F_TAG = 1u << 4,
+    F_STEP = 1u << 5, /* not required: marks the key evt_int acts on */
     F_RESERVED = 1u << 31 /* kind, run_id, seq, time_ns: the core's own */
 };
 
@@ -61,14 +64,16 @@ static const char *const field_names[] = {"task", "doc_id", "metric",
 
 /* Which known field a top-level key is (0: none). A switch on the length
  * with constant-size memcmp: this runs for every top-level key. */
-static uint32_t classify(const char *k, size_t n)
+static inline __attribute__((always_inline)) uint32_t
+classify(const char *k, size_t n)
 {
     switch (n) {
     case 3:
         return !memcmp(k, "seq", 3) ? F_RESERVED
                : !memcmp(k, "tag", 3) ? F_TAG : 0;
     case 4:
-        return !memcmp(k, "task", 4) ? F_TASK
+        return !memcmp(k, "task", 4)   ? F_TASK
+               : !memcmp(k, "step", 4) ? F_STEP
                : !memcmp(k, "kind", 4) ? F_RESERVED : 0;
     case 5:
         return !memcmp(k, "value", 5) ? F_VALUE : 0;
@@ -95,7 +100,7 @@ static uint32_t required_fields(uint32_t kind)
     }
 }
 
-static void set_err(struct evt_ev *b, int status, const char *fmt, ...)
+static __attribute__((cold)) void set_err(struct evt_ev *b, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void set_err(struct evt_ev *b, int status, const char *fmt, ...)
@@ -109,7 +114,7 @@ static void set_err(struct evt_ev *b, int status, const char *fmt, ...)
     va_end(ap);
 }
 
-static void oom(struct evt_ev *b)
+static __attribute__((noinline, cold)) void oom(struct evt_ev *b)
 {
     set_err(b, EVT_ENOMEM, "out of memory while encoding the event");
 }
@@ -161,7 +166,7 @@ static int write_header(struct evt_ev *b, uint32_t kind)
 
 evt_ev *evt_begin(evt_tracker *t, enum evt_event_kind kind)
 {
-    if (!t || !evt__kind_name(kind))
+    if (!t || !evt__kind_valid(kind))
         return NULL;
     if (evt__forked(t))
         return &forked_builder;
@@ -174,9 +179,10 @@ evt_ev *evt_begin(evt_tracker *t, enum evt_event_kind kind)
     b->in_use = 1;
     b->t = t;
     b->depth = 0;
+    b->top = &b->stack[0];
     b->seen = 0;
-    b->status = 0;
-    b->msg[0] = '\0';
+    b->last_field = 0;
+    b->status = 0; /* msg is written with it */
     b->e = evt__event_get(t->pool);
     if (!b->e) {
         evt_cancel(b);
@@ -206,23 +212,37 @@ void evt_cancel(evt_ev *b)
     end_builder(b);
 }
 
+static __attribute__((noinline, cold)) int reserved_key(struct evt_ev *b,
+                                                       const char *key,
+                                                       size_t klen)
+{
+    set_err(b, EVT_EINVAL, "%s event: field \"%.*s\" is reserved",
+            evt__kind_name(b->e->kind), (int)klen, key);
+    return -1;
+}
+
 /* Bookkeeping for one top-level key: required, reserved, step. */
-static int top_key(struct evt_ev *b, const char *key, size_t klen)
+static inline __attribute__((always_inline)) int
+top_key(struct evt_ev *b, const char *key, size_t klen)
 {
     uint32_t f = classify(key, klen);
-    if (f == F_RESERVED) {
-        set_err(b, EVT_EINVAL, "%s event: field \"%.*s\" is reserved",
-                evt__kind_name(b->e->kind), (int)klen, key);
-        return -1;
-    }
+    if (__builtin_expect(f == F_RESERVED, 0))
+        return reserved_key(b, key, klen);
     b->seen |= f;
+    b->last_field = f;
     return 0;
 }
 
 /* A map key by the general path: any length, UTF-8 checked, top-level
  * rules applied, then written. 0, or -1 after an error. */
-static int put_any_key(struct evt_ev *b, const char *key)
+static __attribute__((noinline, cold)) int put_any_key(struct evt_ev *b,
+                                                      const char *key)
 {
+    if (!key) {
+        set_err(b, EVT_EINVAL, "%s event: a value inside a map needs a key",
+                evt__kind_name(b->e->kind));
+        return -1;
+    }
     size_t klen = strlen(key), bad;
     if (!evt__utf8_valid(key, klen, &bad)) {
         set_err(b, EVT_EINVAL,
@@ -239,33 +259,30 @@ static int put_any_key(struct evt_ev *b, const char *key)
     return 0;
 }
 
-/* Write the key for the next value in the current container. Returns -1
- * when the value must not be written. A short ASCII key (most keys) is
- * written first and checked against the top-level rules after: when it
- * breaks one, the error is the same and the event is discarded anyway. */
-static int put_key(struct evt_ev *b, const char *key)
+/* Make room for the key and for value_room bytes of value, then write the
+ * key of the next value in the current container. Returns -1 when the
+ * value must not be written. This runs for every value of every event:
+ * one reserve for key and value, and a short ASCII key (most keys) is
+ * copied and checked in one pass of word moves. */
+static inline __attribute__((always_inline)) int
+put_key(struct evt_ev *b, const char *key, size_t value_room)
 {
-    if (b->status)
+    if (__builtin_expect(b->status != 0, 0))
         return -1;
-    struct level *lv = &b->stack[b->depth];
-    if (!lv->is_map) {
-        lv->count++;
-        return 0;
-    }
-    if (!key) {
-        set_err(b, EVT_EINVAL, "%s event: a value inside a map needs a key",
-                evt__kind_name(b->e->kind));
-        return -1;
-    }
-    long klen = mp_short_ascii(b->e, key);
-    if (klen >= 0) {
-        if (b->depth == 0 && top_key(b, key, (size_t)klen))
-            return -1;
-    } else if (put_any_key(b, key)) {
+    struct level *lv = b->top;
+    size_t n = lv->is_map && key ? strlen(key) : 0;
+    struct evt_event *e = b->e;
+    if (__builtin_expect(e->cap - e->len < value_room + n + 5, 0) &&
+        evt__event_grow(e, value_room + n + 5)) {
+        oom(b);
         return -1;
     }
     lv->count++;
-    return 0;
+    if (!lv->is_map)
+        return 0;
+    if (__builtin_expect(!key || n >= 32 || mp_fixstr_ascii(e, key, n), 0))
+        return put_any_key(b, key);
+    return b->depth == 0 ? top_key(b, key, n) : 0;
 }
 
 static void check(struct evt_ev *b, int rc)
@@ -274,41 +291,61 @@ static void check(struct evt_ev *b, int rc)
         oom(b);
 }
 
-/* The value of evt_strn, its key written. */
-static void put_str_value(struct evt_ev *b, const char *key, const char *val,
-                          size_t len)
+/* A string value's errors, out of the hot path. */
+static __attribute__((noinline, cold)) void bad_str(struct evt_ev *b,
+                                              const char *key,
+                                              const char *val, size_t len)
 {
-    if (!val) {
-        check(b, mp_nil(b->e));
-        return;
-    }
-    size_t bad;
-    if (len > 0xffffffffu) {
+    size_t bad = 0;
+    if (len > 0xffffffffu)
         set_err(b, EVT_EINVAL, "%s event: field \"%s\": string over 4 GiB",
                 evt__kind_name(b->e->kind), key ? key : "[]");
-        return;
-    }
-    if (!evt__utf8_valid(val, len, &bad)) {
+    else if (!evt__utf8_check(val, len, &bad))
         set_err(b, EVT_EINVAL,
                 "%s event: field \"%s\": invalid UTF-8 at byte %zu",
                 evt__kind_name(b->e->kind), key ? key : "[]", bad);
+}
+
+/* Append a string of len bytes (< 4 GiB), room for it reserved. Returns
+ * 0, or -1 when it is not valid UTF-8 (nothing appended). */
+static inline __attribute__((always_inline)) int
+append_str(struct evt_event *e, const char *val, size_t len)
+{
+    if (len < 32 && mp_fixstr_ascii(e, val, len) == 0)
+        return 0;
+    if (!evt__utf8_check(val, len, NULL))
+        return -1;
+    mp_str(e, val, len); /* cannot fail: room was reserved */
+    return 0;
+}
+
+/* The value of evt_str/evt_strn. */
+static inline __attribute__((always_inline)) void
+put_str(struct evt_ev *b, const char *key, const char *val, size_t len)
+{
+    if (__builtin_expect(len > 0xffffffffu, 0)) {
+        if (!b->status)
+            bad_str(b, key, val, len);
         return;
     }
-    check(b, mp_str(b->e, val, len));
+    if (put_key(b, key, len + 5))
+        return;
+    if (!val)
+        mp_nil(b->e); /* cannot fail: room was reserved */
+    else if (append_str(b->e, val, len))
+        bad_str(b, key, val, len);
 }
 
 void evt_strn(evt_ev *b, const char *key, const char *val, size_t len)
 {
-    if (!b || put_key(b, key))
-        return;
-    put_str_value(b, key, val, len);
+    if (b)
+        put_str(b, key, val, val ? len : 0);
 }
 
 void evt_str(evt_ev *b, const char *key, const char *val)
 {
-    if (!b || put_key(b, key))
-        return;
-    put_str_value(b, key, val, val ? strlen(val) : 0);
+    if (b)
+        put_str(b, key, val, val ? strlen(val) : 0);
 }
 
 /* Record the training step of the event; 0 or -1 after an error. */
@@ -327,14 +364,11 @@ static int take_step(struct evt_ev *b, int64_t val)
 
 void evt_int(evt_ev *b, const char *key, int64_t val)
 {
-    if (!b || b->status)
+    if (!b || put_key(b, key, 9))
         return;
-    if (b->depth == 0 && key && strcmp(key, "step") == 0 &&
-        take_step(b, val))
+    if (b->depth == 0 && b->last_field == F_STEP && take_step(b, val))
         return;
-    if (put_key(b, key))
-        return;
-    check(b, mp_int(b->e, val));
+    mp_int(b->e, val); /* cannot fail: room was reserved */
 }
 
 void evt_step(evt_ev *b, int64_t step)
@@ -351,51 +385,53 @@ void evt_step(evt_ev *b, int64_t step)
 
 void evt_double(evt_ev *b, const char *key, double val)
 {
-    if (!b || put_key(b, key))
+    if (!b || put_key(b, key, 9))
         return;
-    check(b, mp_double(b->e, val));
+    mp_double(b->e, val); /* cannot fail: room was reserved */
 }
 
 void evt_bool(evt_ev *b, const char *key, int val)
 {
-    if (!b || put_key(b, key))
+    if (!b || put_key(b, key, 1))
         return;
-    check(b, mp_bool(b->e, val));
+    mp_bool(b->e, val); /* cannot fail: room was reserved */
 }
 
 void evt_null(evt_ev *b, const char *key)
 {
-    if (!b || put_key(b, key))
+    if (!b || put_key(b, key, 1))
         return;
-    check(b, mp_nil(b->e));
+    mp_nil(b->e); /* cannot fail: room was reserved */
 }
 
 static void open_container(struct evt_ev *b, const char *key, int is_map)
 {
-    if (!b || put_key(b, key))
+    if (!b || put_key(b, key, 5))
         return;
-    if (b->depth >= MAX_DEPTH) {
+    if (__builtin_expect(b->depth >= MAX_DEPTH, 0)) {
         set_err(b, EVT_EINVAL, "%s event: nesting deeper than %d",
                 evt__kind_name(b->e->kind), MAX_DEPTH);
         return;
     }
-    struct level *lv = &b->stack[++b->depth];
+    b->depth++;
+    struct level *lv = ++b->top;
     lv->count = 0;
     lv->is_map = is_map;
-    check(b, mp_container32(b->e, is_map, &lv->hdr_off));
+    mp_container32(b->e, is_map, &lv->hdr_off); /* room was reserved */
 }
 
 static void close_container(struct evt_ev *b, int is_map)
 {
     if (!b || b->status)
         return;
-    if (b->depth == 0 || b->stack[b->depth].is_map != is_map) {
+    if (__builtin_expect(b->depth == 0 || b->top->is_map != is_map, 0)) {
         set_err(b, EVT_EINVAL, "%s event: %s without a matching begin",
                 evt__kind_name(b->e->kind),
                 is_map ? "evt_map_end" : "evt_array_end");
         return;
     }
-    struct level *lv = &b->stack[b->depth--];
+    b->depth--;
+    struct level *lv = b->top--;
     mp_patch_count(b->e, lv->hdr_off, lv->count);
 }
 
@@ -406,7 +442,7 @@ void evt_array_end(evt_ev *b) { close_container(b, 0); }
 
 void evt_json(evt_ev *b, const char *key, const char *json)
 {
-    if (!b || put_key(b, key))
+    if (!b || put_key(b, key, 0))
         return;
     char msg[200];
     int rc = evt__json_to_mp(b->e, json ? json : "", json ? strlen(json) : 0,
@@ -418,7 +454,7 @@ void evt_json(evt_ev *b, const char *key, const char *json)
 
 void evt_msgpack(evt_ev *b, const char *key, const void *buf, size_t len)
 {
-    if (!b || put_key(b, key))
+    if (!b || put_key(b, key, 0))
         return;
     size_t used = 0;
     char msg[160];

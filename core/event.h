@@ -30,6 +30,7 @@ struct evt_event {
     size_t len, cap;
     struct evt_event *next_free;
     struct evt__pool *pool;
+    unsigned shard; /* of the pool, where it goes back */
 };
 
 /* A pool of reusable events for one tracker. run_id is copied. */
@@ -41,6 +42,9 @@ void evt__pool_set_keep(struct evt__pool *p, size_t keep);
 /* Drop the tracker's reference; the pool is freed once every event taken
  * from it came back. */
 void evt__pool_release(struct evt__pool *p);
+
+/* Give back a chain of dead events (linked by next_free) of pool p. */
+void evt__pool_put(struct evt__pool *p, struct evt_event *chain);
 
 /* An empty event with refs == 1, or NULL on OOM. */
 struct evt_event *evt__event_get(struct evt__pool *p);
@@ -66,6 +70,12 @@ void evt__event_release(const struct evt_event *e);
 static inline unsigned evt__kind_index(uint32_t kind)
 {
     return (unsigned)__builtin_ctz(kind);
+}
+
+/* 1 when kind is exactly one known kind bit. */
+static inline int evt__kind_valid(uint32_t kind)
+{
+    return kind != 0 && (kind & (kind - 1)) == 0 && kind < (1u << 6);
 }
 
 /* Name of one kind bit ("sample"), NULL if not exactly one known bit. */

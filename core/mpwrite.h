@@ -115,28 +115,51 @@ static inline int mp_str(struct evt_event *e, const char *s, size_t n)
     return 0;
 }
 
-/* The C string s as a fixstr when it is ASCII and shorter than 32 bytes,
- * which most keys are: one pass copies it, finds its end and checks its
- * bytes, where the general path takes three (strlen, UTF-8 check, copy).
- * Returns its length, or -1 (nothing appended) when s is longer or holds
- * a byte >= 0x80, or on OOM: the caller then takes the general path,
- * which reports what is wrong. */
-static inline long mp_short_ascii(struct evt_event *e, const char *s)
+/* Copy n < 32 bytes from s to d with overlapping word moves (as memcpy
+ * does for small sizes); returns the OR of the words moved, so that the
+ * caller learns on the way whether a byte is >= 0x80. */
+static inline uint64_t mp_copy_small(unsigned char *d, const char *s,
+                                     size_t n)
 {
-    if (evt__event_reserve(e, 1 + 32)) /* the header, and 32 bytes copied
-                                          before a long s is noticed */
-        return -1;
-    unsigned char *d = e->buf + e->len + 1, acc = 0;
-    size_t n = 0;
-    for (; n < 32 && s[n]; n++) { /* never reads past the NUL */
-        d[n] = (unsigned char)s[n];
-        acc |= (unsigned char)s[n];
+    uint64_t a, b, c, w;
+    if (n >= 16) {
+        memcpy(&a, s, 8), memcpy(&b, s + 8, 8);
+        memcpy(&c, s + n - 16, 8), memcpy(&w, s + n - 8, 8);
+        memcpy(d, &a, 8), memcpy(d + 8, &b, 8);
+        memcpy(d + n - 16, &c, 8), memcpy(d + n - 8, &w, 8);
+        return a | b | c | w;
     }
-    if (n == 32 || acc >= 0x80)
+    if (n >= 8) {
+        memcpy(&a, s, 8), memcpy(&w, s + n - 8, 8);
+        memcpy(d, &a, 8), memcpy(d + n - 8, &w, 8);
+        return a | w;
+    }
+    if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, s, 4), memcpy(&y, s + n - 4, 4);
+        memcpy(d, &x, 4), memcpy(d + n - 4, &y, 4);
+        return x | y;
+    }
+    if (n == 0)
+        return 0;
+    unsigned char x = (unsigned char)s[0], y = (unsigned char)s[n >> 1],
+                  z = (unsigned char)s[n - 1]; /* all of n <= 3 bytes */
+    d[0] = x, d[n >> 1] = y, d[n - 1] = z;
+    return x | y | z;
+}
+
+/* Append s[0..n), n < 32, as a fixstr when every byte is ASCII; room for
+ * 1 + n bytes must be reserved. Returns 0, or -1 (nothing appended) when
+ * a byte is >= 0x80: the caller then checks it as UTF-8. */
+static inline int mp_fixstr_ascii(struct evt_event *e, const char *s,
+                                  size_t n)
+{
+    unsigned char *d = e->buf + e->len;
+    if (mp_copy_small(d + 1, s, n) & 0x8080808080808080ull)
         return -1;
-    d[-1] = (unsigned char)(0xa0 | n);
+    d[0] = (unsigned char)(0xa0 | n);
     e->len += 1 + n;
-    return (long)n;
+    return 0;
 }
 
 static inline int mp_cstr(struct evt_event *e, const char *s)
@@ -156,7 +179,10 @@ static inline int mp_container32(struct evt_event *e, int is_map,
 static inline void mp_patch_count(struct evt_event *e, size_t off,
                                   uint32_t count)
 {
-    mp_put_be(e->buf + off + 1, count, 4);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    count = __builtin_bswap32(count);
+#endif
+    memcpy(e->buf + off + 1, &count, 4);
 }
 
 #endif

@@ -22,9 +22,17 @@ void evt__queue_free(struct evt__queue *q)
     q->ring = NULL;
 }
 
+/* head + i wrapped around the ring; i < cap. A compare, not a division:
+ * this runs for every event. */
+static size_t ring_at(const struct evt__queue *q, size_t i)
+{
+    size_t at = q->head + i;
+    return at >= q->cap ? at - q->cap : at;
+}
+
 void evt__queue_push(struct evt__queue *q, struct evt_event *e)
 {
-    q->ring[(q->head + q->count) % q->cap] = e;
+    q->ring[ring_at(q, q->count)] = e;
     q->count++;
 }
 
@@ -40,7 +48,7 @@ struct evt_event *evt__queue_pop(struct evt__queue *q)
     if (q->count == 0)
         return NULL;
     struct evt_event *e = q->ring[q->head];
-    q->head = (q->head + 1) % q->cap;
+    q->head = ring_at(q, 1);
     q->count--;
     return e;
 }

@@ -10,6 +10,7 @@
 #include "evtrack/evtrack.h"
 #include "event.h"
 #include "loader.h"
+#include "lock.h"
 #include "queue.h"
 #include "spool.h"
 
@@ -124,7 +125,7 @@ struct evt_tracker {
     size_t nsinks;
     unsigned fork_gen;
 
-    pthread_mutex_t dispatch_mu; /* seq order == enqueue order */
+    struct evt__lock dispatch_mu; /* seq order == enqueue order */
     uint64_t seq;
     int closed;
 

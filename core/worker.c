@@ -636,10 +636,14 @@ static int try_spill(struct evt_host *h, struct evt_event *e)
     return 0;
 }
 
-/* Push e (under h->mu; room is there). */
-static void push(struct evt_host *h, struct evt_event *e)
+/* Push e (under h->mu; room is there), with a new reference unless the
+ * caller's is taken (take != NULL: *take is set). */
+static void push(struct evt_host *h, struct evt_event *e, int *take)
 {
-    evt__event_retain(e);
+    if (take)
+        *take = 1;
+    else
+        evt__event_retain(e);
     evt__queue_push(&h->q, e);
     h->queued++;
     if (h->sleeping)
@@ -671,7 +675,8 @@ static int drop_for(struct evt_host *h, struct evt_event *e)
     return -1;
 }
 
-int evt__sink_offer(struct evt_host *h, struct evt_event *e, uint64_t *ticket)
+int evt__sink_offer(struct evt_host *h, struct evt_event *e, uint64_t *ticket,
+                    int *take)
 {
     int rc = EVT_OK;
     pthread_mutex_lock(&h->mu);
@@ -693,12 +698,16 @@ int evt__sink_offer(struct evt_host *h, struct evt_event *e, uint64_t *ticket)
         waiting = d < 0;
     }
     if (!waiting) {
-        push(h, e);
+        push(h, e, take);
         goto out;
     }
-    /* Blocked: take a ticket so that pushes keep seq order. */
+    /* Blocked: take a ticket so that pushes keep seq order. The ticket
+     * holds a reference until its push. */
     *ticket = h->tickets_issued++;
-    evt__event_retain(e);
+    if (take)
+        *take = 1;
+    else
+        evt__event_retain(e);
     rc = EVT_RETRY;
 out:
     pthread_mutex_unlock(&h->mu);
@@ -720,7 +729,7 @@ int evt__sink_wait_push(struct evt_host *h, struct evt_event *e,
             return 0;
         }
     }
-    push(h, e);
+    push(h, e, NULL);
     evt__event_release(e); /* the ticket's reference */
     h->tickets_served++;
     pthread_cond_broadcast(&h->not_full);

@@ -13,13 +13,15 @@ int evt__sink_init(struct evt_host *h);
 int evt__sink_start(struct evt_host *h);
 
 /* Hand e to h under the sink's overflow policy without waiting; takes a
- * new reference when queued. EVT_OK, EVT_EDROPPED when a drop policy
- * dropped it, or EVT_RETRY when the queue is full under "block": then
- * *ticket holds e's place in line and the caller must, after releasing the
- * dispatch lock, call evt__sink_wait_push. Called under the dispatch lock,
- * so tickets follow seq order. */
+ * new reference when queued, or the caller's when take is not NULL (then
+ * *take is set to 1 if it was taken: the caller must not touch e again
+ * unless it holds another reference). EVT_OK, EVT_EDROPPED when a drop
+ * policy dropped it, or EVT_RETRY when the queue is full under "block":
+ * then *ticket holds e's place in line and the caller must, after
+ * releasing the dispatch lock, call evt__sink_wait_push. Called under the
+ * dispatch lock, so tickets follow seq order. */
 int evt__sink_offer(struct evt_host *h, struct evt_event *e,
-                    uint64_t *ticket);
+                    uint64_t *ticket, int *take);
 
 /* Queue e once it is its turn and there is room: 1 when queued, 0 when
  * until_ns (monotonic) passed first; until_ns 0 only tries. */
