@@ -311,7 +311,8 @@ static __attribute__((noinline, cold)) void bad_str(struct evt_ev *b,
 static inline __attribute__((always_inline)) int
 append_str(struct evt_event *e, const char *val, size_t len)
 {
-    if (len < 32 && mp_fixstr_ascii(e, val, len) == 0)
+    if (len < 32 ? mp_fixstr_ascii(e, val, len) == 0
+                 : mp_str_ascii(e, val, len) == 0)
         return 0;
     if (!evt__utf8_check(val, len, NULL))
         return -1;

@@ -252,11 +252,20 @@ static void put_shard(struct evt__pool *p, struct shard *s,
 
 void evt__pool_put(struct evt__pool *p, struct evt_event *chain)
 {
+    unsigned first = chain->shard;
+    int mixed = 0;
+    for (struct evt_event *e = chain; e; e = e->next_free) {
+        recycle(e);
+        mixed |= e->shard != first;
+    }
+    if (!mixed) { /* one event, or a worker's batch of one producer's */
+        put_shard(p, &p->shards[first], chain);
+        return;
+    }
     struct evt_event *by_shard[POOL_SHARDS] = {0};
     while (chain) {
         struct evt_event *e = chain;
         chain = e->next_free;
-        recycle(e);
         e->next_free = by_shard[e->shard];
         by_shard[e->shard] = e;
     }

@@ -17,17 +17,14 @@
 
 /* ---- fork detection ------------------------------------------------------*/
 
-static atomic_uint fork_generation;
+atomic_uint evt__fork_generation;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-static void on_fork_child(void) { atomic_fetch_add(&fork_generation, 1); }
-static void register_atfork(void) { pthread_atfork(NULL, NULL, on_fork_child); }
-
-int evt__forked(const struct evt_tracker *t)
+static void on_fork_child(void)
 {
-    return t->fork_gen != atomic_load_explicit(&fork_generation,
-                                               memory_order_relaxed);
+    atomic_fetch_add(&evt__fork_generation, 1);
 }
+static void register_atfork(void) { pthread_atfork(NULL, NULL, on_fork_child); }
 
 /* ---- errors -----------------------------------------------------------------*/
 
@@ -246,7 +243,7 @@ static int tracker_new(struct evt__config_file *cf, struct evt_tracker **out)
     t->pool = t->run_id ? evt__pool_new(t->run_id) : NULL;
     t->sinks = calloc(cf->nsinks ? cf->nsinks : 1, sizeof *t->sinks);
     pthread_once(&atfork_once, register_atfork);
-    t->fork_gen = atomic_load(&fork_generation);
+    t->fork_gen = atomic_load(&evt__fork_generation);
     *out = t;
     if (!t->err || !t->pool || !t->sinks || evt__build_headers(t))
         return EVT_ENOMEM;
@@ -568,7 +565,8 @@ int evt__dispatch(struct evt_tracker *t, struct evt_event *e)
         }
     }
     evt__lock_release(&t->dispatch_mu);
-    wait_blocked(blocked, nblocked, e);
+    if (nblocked)
+        wait_blocked(blocked, nblocked, e);
     if (blocked != inline_blocked)
         free(blocked);
     if (!given) /* else e may be gone already: a worker may have finished */

@@ -151,7 +151,13 @@ void evt__set_error(struct evt_tracker *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* 1 if this process is a fork child of the one that opened t. */
-int evt__forked(const struct evt_tracker *t);
+extern atomic_uint evt__fork_generation; /* + 1 in each forked child */
+
+static inline int evt__forked(const struct evt_tracker *t)
+{
+    return t->fork_gen != atomic_load_explicit(&evt__fork_generation,
+                                               memory_order_relaxed);
+}
 
 /* Fill t->headers from t->run_id; -1 on OOM. */
 int evt__build_headers(struct evt_tracker *t);
