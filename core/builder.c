@@ -576,12 +576,20 @@ static void copy_members(struct evt_ev *b, const unsigned char *p, size_t len)
             set_err(b, EVT_EINVAL, "sample event: a map key is not a string");
             return;
         }
-        if (evt__mp_check_from(p, len, at, &used, msg, sizeof msg) ||
-            evt__mp_check_from(p, len, at + used, &vlen, msg, sizeof msg)) {
+        /* The key: a valid str is read in place; anything else goes
+         * through the walker, which says what is wrong. */
+        if (evt__mp_str(p + at, len - at, &key, &klen, &used) ||
+            !evt__utf8_valid(key, klen, NULL)) {
+            if (evt__mp_check_from(p, len, at, &used, msg, sizeof msg)) {
+                set_err(b, EVT_EINVAL, "sample event: %s", msg);
+                return;
+            }
+            evt__mp_str(p + at, len - at, &key, &klen, &used);
+        }
+        if (evt__mp_check_from(p, len, at + used, &vlen, msg, sizeof msg)) {
             set_err(b, EVT_EINVAL, "sample event: %s", msg);
             return;
         }
-        evt__mp_str(p + at, len - at, &key, &klen, &used);
         if (top_key(b, key, klen))
             return;
         size_t voff = at + used;

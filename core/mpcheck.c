@@ -18,7 +18,8 @@ struct walk {
     size_t errlen;
 };
 
-static int bad(struct walk *w, const char *what)
+static __attribute__((noinline, cold)) int bad(struct walk *w,
+                                               const char *what)
 {
     evt__err(w->err, w->errlen, -1, "msgpack at byte %zu: %s",
              (size_t)(w->p - w->start), what);
@@ -84,7 +85,8 @@ static int head(struct walk *w, unsigned *hlen, uint64_t *n, int *kind,
 }
 
 /* Check a str or bin body of n bytes at w->p and step over it. */
-static int body(struct walk *w, uint64_t n, int is_str)
+static inline __attribute__((always_inline)) int body(struct walk *w,
+                                                    uint64_t n, int is_str)
 {
     if ((uint64_t)(w->end - w->p) < n)
         return bad(w, "truncated");
