@@ -26,6 +26,17 @@ static void on_fork_child(void)
 }
 static void register_atfork(void) { pthread_atfork(NULL, NULL, on_fork_child); }
 
+/* Zeroed memory starting on a cache line, for the structs whose hot fields
+ * are laid out on lines of their own (tracker.h). free() releases it. */
+static void *calloc_lines(size_t n)
+{
+    n = (n + 63) / 64 * 64; /* aligned_alloc wants a multiple */
+    void *p = aligned_alloc(64, n);
+    if (p)
+        memset(p, 0, n);
+    return p;
+}
+
 /* ---- errors -----------------------------------------------------------------*/
 
 struct evt__errbox *evt__errbox_new(void)
@@ -127,7 +138,7 @@ static int load_sink(const struct evt__config_file *cf,
                      struct evt__sink_spec *spec, struct evt_host **out,
                      char *err, size_t errlen)
 {
-    struct evt_host *h = calloc(1, sizeof *h);
+    struct evt_host *h = calloc_lines(sizeof *h);
     if (!h)
         return evt__err(err, errlen, EVT_ENOMEM, "out of memory");
     char msg[EVT_ERRMSG_SIZE];
@@ -228,7 +239,7 @@ static void tracker_free(struct evt_tracker *t)
 
 static int tracker_new(struct evt__config_file *cf, struct evt_tracker **out)
 {
-    struct evt_tracker *t = calloc(1, sizeof *t);
+    struct evt_tracker *t = calloc_lines(sizeof *t);
     if (!t)
         return EVT_ENOMEM;
     evt__lock_init(&t->dispatch_mu);

@@ -62,7 +62,10 @@ struct evt_host {
     int64_t retry_base_ms, retry_cap_ms;
     uint64_t rng;
 
-    pthread_mutex_t mu;
+    /* From here to stop_deadline_ns: what producers write for every event
+     * (the lock, the queue), on cache lines of their own, away from the
+     * fields above that they only read and the worker's below. */
+    _Alignas(64) pthread_mutex_t mu;
     pthread_cond_t wake;     /* worker: work, flush or stop */
     pthread_cond_t not_full; /* producers */
     pthread_cond_t changed;  /* flush and close waiters */
@@ -74,7 +77,8 @@ struct evt_host {
     int spool_failed;  /* the spool was set aside: flush says EVT_EIO */
     int stop;        /* close() asked the worker to finish */
     int sleeping;    /* the worker waits for a signal (not lingering) */
-    int64_t stop_deadline_ns; /* monotonic; after it, no more write() */
+    _Alignas(64) int64_t stop_deadline_ns; /* monotonic; after it, no more
+                                              write() */
     int exited;      /* the worker returned */
     atomic_int abandoned; /* close() gave up; the worker frees h */
     uint64_t flush_req, flush_done;
@@ -125,11 +129,13 @@ struct evt_tracker {
     size_t nsinks;
     unsigned fork_gen;
 
-    struct evt__lock dispatch_mu; /* seq order == enqueue order */
+    /* Written by every event, so on a cache line of its own: the fields
+     * above are read by every event. */
+    _Alignas(64) struct evt__lock dispatch_mu; /* seq order == enqueue order */
     uint64_t seq;
     int closed;
 
-    struct evt__errbox *err; /* shared with the sinks */
+    _Alignas(64) struct evt__errbox *err; /* shared with the sinks */
 };
 
 /* The last error message, shared by the tracker and its sinks and
