@@ -15,6 +15,10 @@
 
 #include "pyrepr.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* ---- output buffer ------------------------------------------------------*/
 
 char *jl_jw_grow(struct evt_buf *b, size_t n)
@@ -199,6 +203,26 @@ static inline size_t plain_run(const unsigned char *s, size_t n, char **o)
     char *out = *o;
     size_t i = 0;
     uint64_t x, mask = 0;
+#if defined(__SSE2__)
+    /* Sixteen at a time first, flags exact: a byte below 0x20 or above
+     * 0x7f (a signed compare catches both), '"' or '\'. */
+    const __m128i space = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"'),
+                  bslash = _mm_set1_epi8('\\');
+    while (n - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        _mm_storeu_si128((__m128i *)(void *)(out + i), v);
+        __m128i flag = _mm_or_si128(_mm_cmplt_epi8(v, space),
+                                    _mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                                                 _mm_cmpeq_epi8(v, bslash)));
+        unsigned m = (unsigned)_mm_movemask_epi8(flag);
+        if (m) {
+            i += (size_t)__builtin_ctz(m);
+            *o = out + i;
+            return i;
+        }
+        i += 16;
+    }
+#endif
     while (n - i >= 8) {
         memcpy(&x, s + i, 8);
         memcpy(out + i, &x, 8);
