@@ -14,21 +14,15 @@
 #include <unistd.h>
 
 #include "evtrack/sink.h"
-#include "evtrack/sdk/event_view.h"
 #include "evtrack/sdk/files.h"
 #include "evtrack/sdk/json_write.h"
 #include "evtrack/sdk/results.h"
-
-/* Environment variables whose values never reach the file. */
+#include "evtrack/sdk/results_feed.h"
 
 struct lj {
-    evt_host *h;
-    const struct evt_host_api *api;
-    struct evt_results *agg;
-    struct evt_results_opts opts;
-    char *secrets[EVT_RESULTS_MAX_SECRETS]; /* copies of env values */
+    /* the aggregator; its secrets (env values) never reach the file */
+    struct evt_results_feed feed;
     char *dir;          /* the output folder */
-    char *stamp;        /* api->run_stamp */
     char *path;         /* the results file, fixed by the first write */
     uint64_t saved;     /* evt_results_count at the last write */
 };
@@ -64,16 +58,17 @@ static char *numbered(const char *name, int i, enum evt_results_layout l)
  * with the same date) and create it. 0 or -1 (logged). */
 static int claim(struct lj *s, const struct evt_buf *b)
 {
+    const struct evt_results_feed *f = &s->feed;
     char err[600], *sub = NULL, *name = NULL, *dir = NULL;
     int rc = -1;
-    if (evt_results_file_path(s->agg, &s->opts, &sub, &name) != 0 ||
+    if (evt_results_file_path(f->agg, &f->opts, &sub, &name) != 0 ||
         !(dir = evt_path_join(s->dir, sub))) {
         snprintf(err, sizeof err, "%s: out of memory", s->dir);
     } else if (evt_mkdirs(*dir ? dir : ".", err, sizeof err) == 0) {
         snprintf(err, sizeof err, "%s/%s: no free file name", dir, name);
         for (int i = 1; i < 10000 && rc == -1; i++) {
             char *nm =
-                i == 1 ? strdup(name) : numbered(name, i, s->opts.layout);
+                i == 1 ? strdup(name) : numbered(name, i, f->opts.layout);
             char *path = nm ? evt_path_join(dir, nm) : NULL;
             int c = path ? evt_create_file_new(path, b->data, b->len, err,
                                                sizeof err)
@@ -92,7 +87,7 @@ static int claim(struct lj *s, const struct evt_buf *b)
         }
     }
     if (rc != 0)
-        s->api->log(s->h, EVT_LOG_ERROR, "cannot write the results file: %s",
+        f->api->log(f->h, EVT_LOG_ERROR, "cannot write the results file: %s",
                     err);
     free(sub);
     free(name);
@@ -103,28 +98,29 @@ static int claim(struct lj *s, const struct evt_buf *b)
 /* Render the dict and put it on disk. 0 or -1 (logged). */
 static int save(struct lj *s)
 {
+    const struct evt_results_feed *f = &s->feed;
     struct evt_buf b;
     char err[600];
     evt_buf_init(&b);
-    int rc = evt_results_render_json(s->agg, &s->opts, &b, err, sizeof err);
+    int rc = evt_results_render_json(f->agg, &f->opts, &b, err, sizeof err);
     if (rc != 0)
-        s->api->log(s->h, EVT_LOG_ERROR, "cannot render the results for "
+        f->api->log(f->h, EVT_LOG_ERROR, "cannot render the results for "
                     "%s: %s", s->path ? s->path : s->dir, err);
     else if (!s->path)
         rc = claim(s, &b);
     else if ((rc = evt_write_file_atomic(s->path, b.data, b.len, err,
                                          sizeof err)) != 0)
-        s->api->log(s->h, EVT_LOG_ERROR, "cannot write the results file: %s",
+        f->api->log(f->h, EVT_LOG_ERROR, "cannot write the results file: %s",
                     err);
     if (rc == 0)
-        s->saved = evt_results_count(s->agg);
+        s->saved = evt_results_count(f->agg);
     evt_buf_free(&b);
     return rc;
 }
 
 static int dirty(const struct lj *s)
 {
-    uint64_t n = evt_results_count(s->agg);
+    uint64_t n = evt_results_count(s->feed.agg);
     return n > 0 && (n != s->saved || !s->path);
 }
 
@@ -132,20 +128,20 @@ static int dirty(const struct lj *s)
 
 static int read_enums(struct lj *s, const evt_config *cfg)
 {
-    const struct evt_host_api *api = s->api;
+    const struct evt_host_api *api = s->feed.api;
     if (evt_results_layout_from_name(api->cfg_str(cfg, "layout", "lmms-eval"),
-                                     &s->opts.layout) != 0) {
-        api->log(s->h, EVT_LOG_ERROR, "config key \"layout\": expected "
+                                     &s->feed.opts.layout) != 0) {
+        api->log(s->feed.h, EVT_LOG_ERROR, "config key \"layout\": expected "
                  "\"lmms-eval\", \"lm-eval\" or \"lighteval\"");
         return -1;
     }
     if (evt_results_nan_from_name(api->cfg_str(cfg, "nan", "strict"),
-                                  &s->opts.nan) != 0) {
-        api->log(s->h, EVT_LOG_ERROR,
+                                  &s->feed.opts.nan) != 0) {
+        api->log(s->feed.h, EVT_LOG_ERROR,
                  "config key \"nan\": expected \"strict\" or \"bare\"");
         return -1;
     }
-    s->opts.redact = api->cfg_bool(cfg, "redact", 1);
+    s->feed.opts.redact = api->cfg_bool(cfg, "redact", 1);
     return 0;
 }
 
@@ -165,10 +161,8 @@ static char *out_dir(const struct evt_host_api *api, evt_host *h,
 
 static void lj_free(struct lj *s)
 {
-    evt_results_free(s->agg);
-    evt_results_free_secrets(s->secrets);
+    evt_results_feed_free(&s->feed);
     free(s->dir);
-    free(s->stamp);
     free(s->path);
     free(s);
 }
@@ -179,15 +173,11 @@ static int lj_create(evt_host *h, const struct evt_host_api *api,
     struct lj *s = calloc(1, sizeof *s);
     if (!s)
         return EVT_ENOMEM;
-    s->h = h;
-    s->api = api;
-    const char *stamp = api->run_stamp(h);
-    s->agg = evt_results_new();
-    s->dir = out_dir(api, h, cfg);
-    s->stamp = stamp ? strdup(stamp) : NULL;
-    s->opts.run_stamp = s->stamp;
-    if (!s->agg || !s->dir || (stamp && !s->stamp) ||
-        evt_results_load_secrets(&s->opts, s->secrets) != 0) {
+    if (evt_results_feed_init(&s->feed, h, api) != 0) {
+        lj_free(s); /* logged */
+        return EVT_ENOMEM;
+    }
+    if (!(s->dir = out_dir(api, h, cfg))) {
         api->log(h, EVT_LOG_ERROR, "out of memory");
         lj_free(s);
         return EVT_ENOMEM;
@@ -200,29 +190,14 @@ static int lj_create(evt_host *h, const struct evt_host_api *api,
     return EVT_OK;
 }
 
-/* Take one event: 1 taken or skipped, 0 out of memory. */
-static int take(struct lj *s, const evt_event *e)
-{
-    struct evt_view v;
-    char err[256];
-    if (evt_view_open(&v, s->api, e) != 0)
-        return 0; /* msgpack-c could not allocate its zone */
-    int rc = evt_results_add(s->agg, &v.root, err, sizeof err);
-    evt_view_close(&v);
-    if (rc == -1)
-        s->api->log(s->h, EVT_LOG_WARN, "event seq %llu skipped: %s",
-                    (unsigned long long)s->api->ev_seq(e), err);
-    return rc != -2;
-}
-
 static int lj_write(void *inst, const evt_event *const *events, size_t n)
 {
     struct lj *s = inst;
     int ended = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!take(s, events[i]))
+        if (evt_results_feed_take(&s->feed, events[i]) == -2)
             return EVT_RETRY; /* events already taken are deduplicated */
-        ended |= s->api->ev_kind(events[i]) == EVT_EV_RUN_END;
+        ended |= s->feed.api->ev_kind(events[i]) == EVT_EV_RUN_END;
     }
     if (ended && dirty(s) && save(s) != 0)
         return EVT_RETRY;

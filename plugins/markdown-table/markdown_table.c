@@ -25,26 +25,20 @@
 #include <cjson/cJSON.h>
 
 #include "evtrack/sink.h"
-#include "evtrack/sdk/event_view.h"
 #include "evtrack/sdk/files.h"
 #include "evtrack/sdk/make_table.h"
 #include "evtrack/sdk/results.h"
-
-/* Environment variables whose values never reach the table or a path (the
- * same list as local-json, so both sinks pick the same folder). */
+#include "evtrack/sdk/results_feed.h"
 
 struct mt {
-    evt_host *h;
-    const struct evt_host_api *api;
-    struct evt_results *agg;
-    struct evt_results_opts opts;
+    /* the aggregator; its secrets (env values) never reach the table or a
+     * path (the same as local-json's, so both sinks pick the same folder) */
+    struct evt_results_feed feed;
     enum evt_table_style style;
     int to_stdout, to_file, groups;
     int print_pending;  /* a run_end was taken and its table not printed */
     int print_failed;   /* stdout failed once: warned, not again */
-    char *secrets[EVT_RESULTS_MAX_SECRETS];
     char *dir;          /* output_dir */
-    char *stamp;        /* api->run_stamp */
     char *path;         /* the .md file, fixed by the first write */
     uint64_t saved;     /* evt_results_count at the last write */
 };
@@ -191,9 +185,10 @@ static char *tables(const struct mt *s, const cJSON *dict, char *err,
 /* The whole text for stdout and the file. NULL (logged) on failure. */
 static char *render(const struct mt *s)
 {
+    const struct evt_results_feed *f = &s->feed;
     char err[256] = "out of memory";
     char *text = NULL;
-    cJSON *dict = evt_results_to_cjson(s->agg, &s->opts, err, sizeof err);
+    cJSON *dict = evt_results_to_cjson(f->agg, &f->opts, err, sizeof err);
     if (dict && s->style == EVT_TABLE_LIGHTEVAL) {
         cJSON *light = lighteval_dict(dict);
         cJSON_Delete(dict);
@@ -203,7 +198,7 @@ static char *render(const struct mt *s)
         text = tables(s, dict, err, sizeof err);
     cJSON_Delete(dict);
     if (!text)
-        s->api->log(s->h, EVT_LOG_ERROR, "cannot render the table: %s", err);
+        f->api->log(f->h, EVT_LOG_ERROR, "cannot render the table: %s", err);
     return text;
 }
 
@@ -234,7 +229,7 @@ static int claim_in(struct mt *s, const char *dir, const char *name,
 {
     snprintf(err, errlen, "%s: no free file name", dir);
     for (int i = 1; i < 10000; i++) {
-        char *nm = table_name(name, i, s->opts.layout);
+        char *nm = table_name(name, i, s->feed.opts.layout);
         char *path = nm ? evt_path_join(dir, nm) : NULL;
         int c = path ? evt_create_file_new(path, text, strlen(text), err,
                                                errlen)
@@ -257,15 +252,16 @@ static int claim_in(struct mt *s, const char *dir, const char *name,
  * with the first table name no other file has. 0 or -1 (logged). */
 static int claim(struct mt *s, const char *text)
 {
+    const struct evt_results_feed *f = &s->feed;
     char err[600], *sub = NULL, *name = NULL, *dir = NULL;
     int rc = -1;
-    if (evt_results_file_path(s->agg, &s->opts, &sub, &name) != 0 ||
+    if (evt_results_file_path(f->agg, &f->opts, &sub, &name) != 0 ||
         !(dir = evt_path_join(s->dir, sub)))
         snprintf(err, sizeof err, "%s: out of memory", s->dir);
     else if (evt_mkdirs(*dir ? dir : ".", err, sizeof err) == 0)
         rc = claim_in(s, dir, name, text, err, sizeof err);
     if (rc != 0)
-        s->api->log(s->h, EVT_LOG_ERROR, "cannot write the table file: %s",
+        f->api->log(f->h, EVT_LOG_ERROR, "cannot write the table file: %s",
                     err);
     free(sub);
     free(name);
@@ -275,22 +271,23 @@ static int claim(struct mt *s, const char *text)
 
 static int save(struct mt *s, const char *text)
 {
+    const struct evt_results_feed *f = &s->feed;
     char err[600];
     int rc = 0;
     if (!s->path)
         rc = claim(s, text);
     else if ((rc = evt_write_file_atomic(s->path, text, strlen(text), err,
                                          sizeof err)) != 0)
-        s->api->log(s->h, EVT_LOG_ERROR, "cannot write the table file: %s",
+        f->api->log(f->h, EVT_LOG_ERROR, "cannot write the table file: %s",
                     err);
     if (rc == 0)
-        s->saved = evt_results_count(s->agg);
+        s->saved = evt_results_count(f->agg);
     return rc;
 }
 
 static int dirty(const struct mt *s)
 {
-    uint64_t n = evt_results_count(s->agg);
+    uint64_t n = evt_results_count(s->feed.agg);
     return s->to_file && n > 0 && (n != s->saved || !s->path);
 }
 
@@ -309,10 +306,8 @@ static int save_if_dirty(struct mt *s)
 
 static void mt_free(struct mt *s)
 {
-    evt_results_free(s->agg);
-    evt_results_free_secrets(s->secrets);
+    evt_results_feed_free(&s->feed);
     free(s->dir);
-    free(s->stamp);
     free(s->path);
     free(s);
 }
@@ -321,17 +316,18 @@ static void mt_free(struct mt *s)
  * and lighteval read the lm-eval dict, lmms-eval its own. 0 or -1. */
 static int read_config(struct mt *s, const evt_config *cfg)
 {
-    const struct evt_host_api *api = s->api;
+    const struct evt_host_api *api = s->feed.api;
+    struct evt_results_opts *o = &s->feed.opts;
     if (evt_table_style_from_name(api->cfg_str(cfg, "style", "lmms-eval"),
                                   &s->style) != 0) {
-        api->log(s->h, EVT_LOG_ERROR, "config key \"style\": expected "
+        api->log(s->feed.h, EVT_LOG_ERROR, "config key \"style\": expected "
                  "\"lmms-eval\", \"lm-eval\" or \"lighteval\"");
         return -1;
     }
-    s->opts.layout = s->style == EVT_TABLE_LMMS_EVAL ? EVT_RESULTS_LMMS_EVAL
-                                                     : EVT_RESULTS_LM_EVAL;
-    s->opts.nan = EVT_RESULTS_NAN_BARE; /* NaN prints "NaN", as upstream */
-    s->opts.redact = 1;
+    o->layout = s->style == EVT_TABLE_LMMS_EVAL ? EVT_RESULTS_LMMS_EVAL
+                                                : EVT_RESULTS_LM_EVAL;
+    o->nan = EVT_RESULTS_NAN_BARE; /* NaN prints "NaN", as upstream */
+    o->redact = 1;
     s->to_stdout = api->cfg_bool(cfg, "stdout", 1);
     s->to_file = api->cfg_bool(cfg, "file", 1);
     s->groups = api->cfg_bool(cfg, "groups", 1);
@@ -344,15 +340,12 @@ static int mt_create(evt_host *h, const struct evt_host_api *api,
     struct mt *s = calloc(1, sizeof *s);
     if (!s)
         return EVT_ENOMEM;
-    s->h = h;
-    s->api = api;
-    const char *dir = api->output_dir(h), *stamp = api->run_stamp(h);
-    s->agg = evt_results_new();
-    s->dir = strdup(dir ? dir : "");
-    s->stamp = stamp ? strdup(stamp) : NULL;
-    s->opts.run_stamp = s->stamp;
-    if (!s->agg || !s->dir || (stamp && !s->stamp) ||
-        evt_results_load_secrets(&s->opts, s->secrets) != 0) {
+    if (evt_results_feed_init(&s->feed, h, api) != 0) {
+        mt_free(s); /* logged */
+        return EVT_ENOMEM;
+    }
+    const char *dir = api->output_dir(h);
+    if (!(s->dir = strdup(dir ? dir : ""))) {
         api->log(h, EVT_LOG_ERROR, "out of memory");
         mt_free(s);
         return EVT_ENOMEM;
@@ -365,28 +358,13 @@ static int mt_create(evt_host *h, const struct evt_host_api *api,
     return EVT_OK;
 }
 
-/* Take one event: add's result (1 taken, 0 repeat or unused, -1 unusable:
- * logged), or -2 out of memory. */
-static int take(struct mt *s, const evt_event *e)
-{
-    struct evt_view v;
-    char err[256];
-    if (evt_view_open(&v, s->api, e) != 0)
-        return -2; /* msgpack-c could not allocate its zone */
-    int rc = evt_results_add(s->agg, &v.root, err, sizeof err);
-    evt_view_close(&v);
-    if (rc == -1)
-        s->api->log(s->h, EVT_LOG_WARN, "event seq %llu skipped: %s",
-                    (unsigned long long)s->api->ev_seq(e), err);
-    return rc;
-}
-
 static void print_table(struct mt *s, const char *text)
 {
+    const struct evt_results_feed *f = &s->feed;
     if (print_text(text, strlen(text)) == 0 || s->print_failed)
         return;
     s->print_failed = 1;
-    s->api->log(s->h, EVT_LOG_WARN, "cannot print the table on stdout: %s",
+    f->api->log(f->h, EVT_LOG_WARN, "cannot print the table on stdout: %s",
                 strerror(errno));
 }
 
@@ -415,8 +393,8 @@ static int mt_write(void *inst, const evt_event *const *events, size_t n)
     struct mt *s = inst;
     int ended = 0;
     for (size_t i = 0; i < n; i++) {
-        int rc = take(s, events[i]);
-        uint32_t kind = s->api->ev_kind(events[i]);
+        int rc = evt_results_feed_take(&s->feed, events[i]);
+        uint32_t kind = s->feed.api->ev_kind(events[i]);
         int end = kind == EVT_EV_RUN_END;
         if (rc == -2)
             return EVT_RETRY; /* events already taken are deduplicated */
