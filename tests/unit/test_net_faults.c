@@ -40,7 +40,6 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -48,6 +47,7 @@
 #include <cjson/cJSON.h>
 
 #include "../fake/fake_server.h"
+#include "../fake/fake_wandb.h"
 #include "evtrack/evtrack.h"
 #include "evtrack/sdk/http.h"
 #include "replay.h"
@@ -332,6 +332,31 @@ static cJSON *hub_get_json(const char *path)
     return j;
 }
 
+/* The members of a fake server's rule that make each kind of fault;
+ * acts[FK_503] is the format of both 503 and 429 (status, Retry-After
+ * seconds). */
+static void sb_fault(struct sb *b, const struct fault *f,
+                     const char *const acts[FK_N])
+{
+    if (f->kind == FK_503 || f->kind == FK_429)
+        sb_add(b, acts[FK_503], f->kind == FK_503 ? 503 : 429, f->ra);
+    else
+        sb_add(b, "%s", acts[f->kind]);
+    sb_add(b, "}");
+}
+
+/* fake_http.py: the sink's timeout is 1 s (stall); a truncated answer
+ * is a 200 whose body stops short. */
+static const char *const HUB_ACTS[FK_N] = {
+    [FK_503] = ", \"status\": %d, \"headers\": {\"Retry-After\": \"%d\"}, "
+               "\"body\": \"{\\\"error\\\": \\\"busy\\\"}\"",
+    [FK_RESET] = ", \"close\": true",
+    [FK_LOST] = ", \"drop_answer\": true",
+    [FK_STALL] = ", \"stall_ms\": 1600, \"status\": 503",
+    [FK_TRUNC] = ", \"truncate\": true, \"status\": 200, \"body\": "
+                 "\"{\\\"files\\\": [\"",
+};
+
 /* The plan as fake_http.py faults. Faults of one type hit in order:
  * the i-th (1-based) lets pos - i matching requests through first (each
  * earlier fault took one request that it did not see). */
@@ -347,27 +372,7 @@ static char *hub_faults_json(const struct plan *p)
         sb_add(&b, "%s{\"method\": \"%s\", \"path\": \"%s\", \"times\": 1, "
                    "\"skip\": %d",
                i ? ", " : "", t->method, t->path, f->pos - idx);
-        switch (f->kind) {
-        case FK_503:
-        case FK_429:
-            sb_add(&b, ", \"status\": %d, \"headers\": {\"Retry-After\": "
-                       "\"%d\"}, \"body\": \"{\\\"error\\\": \\\"busy\\\"}\"",
-                   f->kind == FK_503 ? 503 : 429, f->ra);
-            break;
-        case FK_RESET:
-            sb_add(&b, ", \"close\": true");
-            break;
-        case FK_LOST:
-            sb_add(&b, ", \"drop_answer\": true");
-            break;
-        case FK_STALL: /* the sink's timeout is 1 s */
-            sb_add(&b, ", \"stall_ms\": 1600, \"status\": 503");
-            break;
-        default: /* a 200 whose body stops short */
-            sb_add(&b, ", \"truncate\": true, \"status\": 200, \"body\": "
-                       "\"{\\\"files\\\": [\"");
-        }
-        sb_add(&b, "}");
+        sb_fault(&b, f, HUB_ACTS);
     }
     sb_add(&b, "]");
     return b.p;
@@ -712,72 +717,16 @@ static const struct wb_type WB_TYPES[] = {
 #define WB_FS 2
 #define WB_BURST 20 /* > 3 host tries x 4 attempts, plus ticker probes */
 
-struct wbsrv {
-    pid_t pid;
-    char *log, *state, *portf, *url;
+/* wandb_server.py: the sink's timeout is 0.5 s (stall); a truncated
+ * answer is applied, and half of it sent. */
+static const char *const WB_ACTS[FK_N] = {
+    [FK_503] = ", \"action\": \"status\", \"status\": %d, "
+               "\"retry_after\": \"%d\"",
+    [FK_RESET] = ", \"action\": \"reset\"",
+    [FK_LOST] = ", \"action\": \"drop\"",
+    [FK_STALL] = ", \"action\": \"stall\", \"stall_ms\": 900",
+    [FK_TRUNC] = ", \"action\": \"truncate\"",
 };
-
-static void wb_start(struct wbsrv *s, const char *dir, const char *faults)
-{
-    const char *src = getenv("EVT_TEST_SOURCE_DIR");
-    assert_non_null(src);
-    char *script = tu_fmt("%s/tests/fake/wandb_server.py", src);
-    char *errf = tu_fmt("%s/server.err", dir);
-    memset(s, 0, sizeof *s);
-    s->log = tu_fmt("%s/server.log", dir);
-    s->state = tu_fmt("%s/server.state", dir);
-    s->portf = tu_fmt("%s/server.port", dir);
-    s->pid = fork();
-    assert_true(s->pid >= 0);
-    if (s->pid == 0) {
-        /* a failed test skips wb_stop: the server goes with the test */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        int fd = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execlp("python3", "python3", script, "--port-file", s->portf,
-               "--log", s->log, "--state", s->state, "--faults", faults,
-               (char *)NULL);
-        _exit(127);
-    }
-    int port = 0;
-    for (int i = 0; i < 1500 && !port; i++) {
-        char *t = tu_read_file(s->portf, NULL);
-        port = t ? (int)strtol(t, NULL, 10) : 0;
-        free(t);
-        if (!port)
-            sleep_ms(10);
-    }
-    if (!port)
-        fail_msg("the fake W&B server did not start (see %s)", errf);
-    s->url = tu_fmt("http://127.0.0.1:%d", port);
-    free(script);
-    free(errf);
-}
-
-static void wb_stop(struct wbsrv *s)
-{
-    if (s->pid > 0) {
-        kill(s->pid, SIGTERM);
-        for (int i = 0; i < 300 && s->pid; i++) {
-            if (waitpid(s->pid, NULL, WNOHANG) == s->pid)
-                s->pid = 0;
-            else
-                sleep_ms(10);
-        }
-        if (s->pid) {
-            kill(s->pid, SIGKILL);
-            waitpid(s->pid, NULL, 0);
-        }
-    }
-    free(s->log);
-    free(s->state);
-    free(s->portf);
-    free(s->url);
-    memset(s, 0, sizeof *s);
-}
 
 /* The plan as wandb_server.py rules (one per fault, by position). */
 static char *wb_faults_json(const struct plan *p)
@@ -788,26 +737,7 @@ static char *wb_faults_json(const struct plan *p)
         const struct fault *f = &p->f[i];
         sb_add(&b, "%s{\"match\": \"%s\", \"at\": [%d]", i ? ", " : "",
                WB_TYPES[f->type].match, f->pos);
-        switch (f->kind) {
-        case FK_503:
-        case FK_429:
-            sb_add(&b, ", \"action\": \"status\", \"status\": %d, "
-                       "\"retry_after\": \"%d\"",
-                   f->kind == FK_503 ? 503 : 429, f->ra);
-            break;
-        case FK_RESET:
-            sb_add(&b, ", \"action\": \"reset\"");
-            break;
-        case FK_LOST:
-            sb_add(&b, ", \"action\": \"drop\"");
-            break;
-        case FK_STALL: /* the sink's timeout is 0.5 s */
-            sb_add(&b, ", \"action\": \"stall\", \"stall_ms\": 900");
-            break;
-        default: /* applied, half the answer sent */
-            sb_add(&b, ", \"action\": \"truncate\"");
-        }
-        sb_add(&b, "}");
+        sb_fault(&b, f, WB_ACTS);
     }
     sb_add(&b, "]");
     return b.p;
@@ -835,17 +765,18 @@ static void wb_plan(struct plan *p, uint64_t *rng)
 
 static char *wb_config(const char *dir, const char *run_id, const char *url)
 {
-    return tu_fmt(
-        "{\"version\": 1, \"output_dir\": \"%s/out\", \"state_dir\": "
-        "\"%s/state\", \"run_id\": \"%s\", \"sinks\": [{\"name\": \"wandb\", "
+    char *sink = tu_fmt(
         "\"plugin\": \"wandb\", \"queue\": {\"overflow\": \"block\"}, "
         "\"retry\": {\"limit\": 2, \"base_ms\": 5, \"cap_ms\": 20}, "
         "\"config\": {\"base_url\": \"%s\", \"project\": \"evals\", "
         "\"stream_interval_secs\": 0, \"init_timeout_secs\": 10, "
         "\"reconnect_secs\": 1, \"retry_base_ms\": 5, "
         "\"retry_cap_ms\": 1500, \"attempts\": 4, "
-        "\"request_timeout_secs\": 0.5}}]}",
-        dir, dir, run_id, url);
+        "\"request_timeout_secs\": 0.5}",
+        url);
+    char *cfg = fake_wandb_config(dir, run_id, sink);
+    free(sink);
+    return cfg;
 }
 
 static int wb_steps(void)
@@ -898,26 +829,6 @@ static void wb_log_run(evt_tracker *t, int run)
                        run + 1);
     log_json(t, EVT_EV_RUN_END, end);
     free(end);
-}
-
-/* Every logged request, as a cJSON array. */
-static cJSON *wb_requests(const struct wbsrv *s)
-{
-    cJSON *arr = cJSON_CreateArray();
-    char *text = tu_read_file(s->log, NULL);
-    for (char *line = text; line && *line;) {
-        char *nl = strchr(line, '\n');
-        if (nl)
-            *nl = '\0';
-        if (*line) {
-            cJSON *e = cJSON_Parse(line);
-            assert_non_null(e);
-            cJSON_AddItemToArray(arr, e);
-        }
-        line = nl ? nl + 1 : NULL;
-    }
-    free(text);
-    return arr;
 }
 
 static int wb_type_of(const cJSON *e)
@@ -1157,8 +1068,8 @@ static void test_wandb_campaign(void **state)
     wb_plan(&p, &rng);
     char *faults = wb_faults_json(&p);
     char *dir = tu_tmpdir();
-    struct wbsrv s;
-    wb_start(&s, dir, faults);
+    struct fake_wandb s;
+    fake_wandb_start(&s, dir, faults, 0);
     free(faults);
     double t0 = now_s();
     uint64_t retried = 0, dead = 0, delivered = 0;
@@ -1179,10 +1090,8 @@ static void test_wandb_campaign(void **state)
     tu_write_file(cfgpath, cfg);
     int rounds = replay_all(cfgpath, "wandb", &delivered);
     double t2 = now_s();
-    cJSON *reqs = wb_requests(&s);
-    char *st_text = tu_read_file(s.state, NULL);
-    cJSON *st = cJSON_Parse(st_text);
-    assert_non_null(st);
+    cJSON *reqs = fake_wandb_requests(&s);
+    cJSON *st = fake_wandb_state(&s);
     int nreq[WB_NTYPES] = {0}, nfault[WB_NTYPES] = {0}, total = 0;
     int seen[FK_N] = {0};
     const cJSON *e;
@@ -1234,11 +1143,10 @@ static void test_wandb_campaign(void **state)
            "answers): %d; sink log: %u warnings, %u errors\n",
            rewrites, log_warn, log_err);
     cJSON_Delete(st);
-    free(st_text);
     cJSON_Delete(reqs);
     free(cfgpath);
     free(cfg);
-    wb_stop(&s);
+    fake_wandb_stop(&s);
     tu_rmtree(dir);
 }
 
@@ -1258,8 +1166,8 @@ static void test_wandb_outage_at_end(void **state)
         sb_add(&f, "%s%d", i > 1 ? ", " : "", i);
     sb_add(&f, "]}]");
     char *dir = tu_tmpdir();
-    struct wbsrv s;
-    wb_start(&s, dir, f.p);
+    struct fake_wandb s;
+    fake_wandb_start(&s, dir, f.p, 0);
     free(f.p);
     char *cfg = wb_config(dir, "wb-out", s.url), err[EVT_ERRMSG_SIZE];
     const char *k = "\"stream_interval_secs\": 0";
@@ -1286,9 +1194,8 @@ static void test_wandb_outage_at_end(void **state)
     char *cfgpath = tu_fmt("%s/replay.json", dir);
     tu_write_file(cfgpath, cfg);
     int rounds = replay_all(cfgpath, "wandb", &delivered);
-    cJSON *reqs = wb_requests(&s);
-    char *st_text = tu_read_file(s.state, NULL);
-    cJSON *sj = cJSON_Parse(st_text);
+    cJSON *reqs = fake_wandb_requests(&s);
+    cJSON *sj = fake_wandb_state(&s);
     if (getenv("NETF_VERBOSE"))
         wb_dump(reqs);
     printf("wandb outage at the end of a paced run: %d file_stream "
@@ -1317,11 +1224,10 @@ static void test_wandb_outage_at_end(void **state)
     assert_true(dead > 0);
     assert_true(rounds >= 1);
     cJSON_Delete(sj);
-    free(st_text);
     cJSON_Delete(reqs);
     free(cfgpath);
     free(cfg);
-    wb_stop(&s);
+    fake_wandb_stop(&s);
     tu_rmtree(dir);
 }
 

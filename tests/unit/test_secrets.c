@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 
 #include "../fake/fake_server.h"
+#include "../fake/fake_wandb.h"
 #include "evtrack/sdk/http.h"
 #include "replay.h"
 #include "scrub.h"
@@ -483,53 +484,6 @@ static int closed_port(void)
     return port;
 }
 
-/* tests/fake/wandb_server.py, logging to dir/wb.log and dir/wb.state. */
-struct wb_srv {
-    pid_t pid;
-    char url[64];
-};
-
-static void wb_start(struct wb_srv *w, const char *dir, const char *faults)
-{
-    char *script = tu_fmt("%s/tests/fake/wandb_server.py",
-                          getenv("EVT_TEST_SOURCE_DIR"));
-    char *portf = tu_fmt("%s/wb.port", dir), *log = tu_fmt("%s/wb.log", dir);
-    char *st = tu_fmt("%s/wb.state", dir), *errf = tu_fmt("%s/wb.err", dir);
-    w->pid = fork();
-    assert_true(w->pid >= 0);
-    if (w->pid == 0) {
-        int fd = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execlp("python3", "python3", script, "--port-file", portf, "--log",
-               log, "--state", st, "--faults", faults, (char *)NULL);
-        _exit(127);
-    }
-    int port = 0;
-    for (int i = 0; i < 1500 && !port; i++) {
-        char *p = tu_read_file(portf, NULL);
-        port = p ? (int)strtol(p, NULL, 10) : 0;
-        free(p);
-        if (!port)
-            nanosleep(&(struct timespec){0, 10000000}, NULL);
-    }
-    if (!port)
-        fail_msg("the fake W&B server did not start (see %s)", errf);
-    snprintf(w->url, sizeof w->url, "http://127.0.0.1:%d", port);
-    free(script), free(portf), free(log), free(st), free(errf);
-}
-
-static void wb_stop(struct wb_srv *w)
-{
-    if (w->pid > 0) {
-        kill(w->pid, SIGTERM);
-        waitpid(w->pid, NULL, 0);
-        w->pid = 0;
-    }
-}
-
 /* A request to the fake Hub; the answer's body (heap) when status 200. */
 static char *hub_call(const struct fake_server *hub, const char *method,
                       const char *path, const char *body)
@@ -713,13 +667,15 @@ static void test_network_sinks(void **state)
     char *ok = hub_call(&hub, "POST", "/_ctl/faults", faults);
     assert_non_null(ok);
     free(ok), free(faults);
-    struct wb_srv wb;
-    wb_start(&wb, srvdir,
-             "[{\"match\": \"graphql:UpsertBucket\", \"action\": \"status\", "
-             "\"status\": 503, \"count\": 2}, {\"match\": \"file_stream\", "
-             "\"action\": \"status\", \"status\": 429, \"retry_after\": "
-             "\"0\", \"count\": 2}, {\"match\": \"upload\", \"action\": "
-             "\"status\", \"status\": 500, \"count\": 1}]");
+    struct fake_wandb wb;
+    fake_wandb_start(
+        &wb, srvdir,
+        "[{\"match\": \"graphql:UpsertBucket\", \"action\": \"status\", "
+        "\"status\": 503, \"count\": 2}, {\"match\": \"file_stream\", "
+        "\"action\": \"status\", \"status\": 429, \"retry_after\": "
+        "\"0\", \"count\": 2}, {\"match\": \"upload\", \"action\": "
+        "\"status\", \"status\": 500, \"count\": 1}]",
+        0);
     char *down = tu_fmt("http://127.0.0.1:%d", closed_port());
     rh_log_start();
     char *json = net_config(f->dir, hub.url, wb.url, down, down);
@@ -772,20 +728,18 @@ static void test_network_sinks(void **state)
     free(text);
     int nfiles = search_hub_files(&h, &hub);
     assert_true(nfiles >= 3); /* results and samples of "sec", "secdown" */
-    char *p = tu_fmt("%s/wb.log", srvdir);
-    text = tu_read_file(p, NULL);
+    text = tu_read_file(wb.log, NULL);
     assert_non_null(text);
     assert_true(count_status(text, 1, 503) >= 2);
     assert_true(count_status(text, 1, 429) >= 2);
     assert_true(count_status(text, 1, 500) >= 1);
     search_json(&h, "the W&B request log", text, 1);
-    free(text), free(p);
-    p = tu_fmt("%s/wb.state", srvdir);
-    text = tu_read_file(p, NULL);
+    free(text);
+    text = tu_read_file(wb.state, NULL);
     assert_non_null(text);
     assert_non_null(strstr(text, "secrets-net")); /* the run reached it */
     search_json(&h, "the W&B server's state", text, 0);
-    free(text), free(p);
+    free(text);
     if (getenv("SECRETS_VERBOSE")) {
         char *all = rh_log_text();
         printf("%s\n", all);
@@ -793,7 +747,7 @@ static void test_network_sinks(void **state)
     }
     rh_log_stop();
     fake_server_stop(&hub);
-    wb_stop(&wb);
+    fake_wandb_stop(&wb);
     printf("[ secrets ] network sinks: searched %zu files (%zu bytes), "
            "%zu log lines, %d files on the Hub, both servers' request "
            "logs\n", h.files, h.bytes, rh_log_n(), nfiles);

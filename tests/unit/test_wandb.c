@@ -53,6 +53,7 @@
 #include "evtrack/sdk/results.h"
 #include "replay.h"
 #include "../fake/fake_server.h"
+#include "../fake/fake_wandb.h"
 #include "wandb_reader.h"
 
 #define KEY "wbk-SECRET-1f2e3d4c5b6a79880011"
@@ -143,112 +144,8 @@ static void log_dump(void)
  * The fake server
  * ====================================================================== */
 
-struct srv {
-    pid_t pid;
-    int port;
-    char *log, *state, *portf, *url;
-};
-
-static void srv_start_at(struct srv *s, const char *dir, const char *faults,
-                         int port)
-{
-    const char *src = getenv("EVT_TEST_SOURCE_DIR");
-    assert_non_null(src);
-    char *script = tu_fmt("%s/tests/fake/wandb_server.py", src);
-    memset(s, 0, sizeof *s);
-    s->log = tu_fmt("%s/server.log", dir);
-    s->state = tu_fmt("%s/server.state", dir);
-    s->portf = tu_fmt("%s/server.port", dir);
-    char *errf = tu_fmt("%s/server.err", dir);
-    unlink(s->portf);
-    s->pid = fork();
-    assert_true(s->pid >= 0);
-    if (s->pid == 0) {
-        int fd = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        char pa[16];
-        snprintf(pa, sizeof pa, "%d", port);
-        execlp("python3", "python3", script, "--port-file", s->portf,
-               "--log", s->log, "--state", s->state, "--faults",
-               faults ? faults : "[]", "--port", pa, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 1500 && !s->port; i++) {
-        char *p = tu_read_file(s->portf, NULL);
-        if (p)
-            s->port = (int)strtol(p, NULL, 10);
-        free(p);
-        if (!s->port)
-            sleep_ms(10);
-    }
-    if (!s->port)
-        fail_msg("the fake server did not start (see %s)", errf);
-    s->url = tu_fmt("http://127.0.0.1:%d", s->port);
-    free(script);
-    free(errf);
-}
-
-static void srv_start(struct srv *s, const char *dir, const char *faults)
-{
-    srv_start_at(s, dir, faults, 0);
-}
-
-static void srv_stop(struct srv *s)
-{
-    if (s->pid > 0) {
-        kill(s->pid, SIGTERM);
-        int st;
-        for (int i = 0; i < 300; i++) {
-            if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
-                s->pid = 0;
-                break;
-            }
-            sleep_ms(10);
-        }
-        if (s->pid > 0) {
-            kill(s->pid, SIGKILL);
-            waitpid(s->pid, &st, 0);
-        }
-    }
-    free(s->log);
-    free(s->state);
-    free(s->portf);
-    free(s->url);
-    memset(s, 0, sizeof *s);
-}
-
-/* Every logged request, as a cJSON array. */
-static cJSON *srv_requests(const struct srv *s)
-{
-    cJSON *arr = cJSON_CreateArray();
-    char *text = tu_read_file(s->log, NULL);
-    for (char *line = text; line && *line;) {
-        char *nl = strchr(line, '\n');
-        if (nl)
-            *nl = '\0';
-        if (*line) {
-            cJSON *e = cJSON_Parse(line);
-            assert_non_null(e);
-            cJSON_AddItemToArray(arr, e);
-        }
-        line = nl ? nl + 1 : NULL;
-    }
-    free(text);
-    return arr;
-}
-
-static cJSON *srv_state(const struct srv *s)
-{
-    char *text = tu_read_file(s->state, NULL);
-    assert_non_null(text);
-    cJSON *o = cJSON_Parse(text);
-    assert_non_null(o);
-    free(text);
-    return o;
-}
+/* Started and read by tests/fake/fake_wandb.h; what its requests and
+ * state say: */
 
 static const char *jstr(const cJSON *o, const char *k)
 {
@@ -348,16 +245,6 @@ static int rewrites_of(const cJSON *state, const char *key)
     "\"retry_base_ms\": 5, \"retry_cap_ms\": 50, \"attempts\": 4, "          \
     "\"request_timeout_secs\": 5"
 
-/* A config with one sink named "wandb". */
-static char *config_text(const char *dir, const char *run_id,
-                         const char *sink)
-{
-    return tu_fmt("{\"version\": 1, \"output_dir\": \"%s/out\","
-                  " \"state_dir\": \"%s/state\", \"run_id\": \"%s\","
-                  " \"sinks\": [{\"name\": \"wandb\", %s}]}",
-                  dir, dir, run_id, sink);
-}
-
 static evt_tracker *open_cfg(const char *text)
 {
     char err[1024];
@@ -377,7 +264,7 @@ static evt_tracker *open_wandb(const char *dir, const char *run_id,
                         FAST "%s%s%s}",
                         url, paced ? "" : ", \"stream_interval_secs\": 0",
                         extra && *extra ? ", " : "", extra ? extra : "");
-    char *text = config_text(dir, run_id, sink);
+    char *text = fake_wandb_config(dir, run_id, sink);
     evt_tracker *t = open_cfg(text);
     free(sink);
     free(text);
@@ -586,7 +473,7 @@ static void dead_letter_three_tasks(const char *dir, int exit_code)
     char *sink = tu_fmt("\"path\": \"%s/test_sink.so\", \"config\":"
                         " {\"fail\": \"write\"}",
                         tu_fixture_dir());
-    char *text = config_text(dir, "evt-run-1", sink);
+    char *text = fake_wandb_config(dir, "evt-run-1", sink);
     evt_tracker *t = open_cfg(text);
     log_three_tasks(t, exit_code);
     evt_close(t, 30000);
@@ -601,7 +488,7 @@ static void dead_letter_three_tasks(const char *dir, int exit_code)
 /* Write the config file of a wandb sink and replay the dead letters. */
 static struct evt_replay_result replay(const char *dir, const char *sink)
 {
-    char *text = config_text(dir, "replayer", sink);
+    char *text = fake_wandb_config(dir, "replayer", sink);
     char *path = tu_fmt("%s/replay.json", dir);
     tu_write_file(path, text);
     struct evt_replay_result res;
@@ -621,6 +508,28 @@ static char *wandb_sink(const char *url, const char *extra)
                   " \"base_ms\": 1, \"cap_ms\": 5}, \"config\": {\"base_url\":"
                   " \"%s\", \"stream_interval_secs\": 0, " FAST "%s%s}",
                   url, extra && *extra ? ", " : "", extra ? extra : "");
+}
+
+/* A test's start: the environment cleared, a folder, the server with
+ * faults (NULL: none) started in it, the log lines caught. */
+static char *case_begin(struct fake_wandb *s, const char *faults)
+{
+    clear_env();
+    char *dir = tu_tmpdir();
+    fake_wandb_start(s, dir, faults, 0);
+    log_start();
+    return dir;
+}
+
+/* A test's end: what it read of the server (NULL: nothing), the server,
+ * the log lines, the folder. */
+static void case_end(struct fake_wandb *s, cJSON *reqs, cJSON *st, char *dir)
+{
+    cJSON_Delete(reqs);
+    cJSON_Delete(st);
+    fake_wandb_stop(s);
+    log_clear();
+    tu_rmtree(dir);
 }
 
 /* ======================================================================
@@ -944,8 +853,8 @@ static void test_exact_three_tasks(void **state)
     double t0 = now_s();
     log_start();
     dead_letter_three_tasks(dir, 0);
-    struct srv s;
-    srv_start(&s, dir, NULL);
+    struct fake_wandb s;
+    fake_wandb_start(&s, dir, NULL, 0);
     char *sink = wandb_sink(s.url, "\"wandb_args\": \"project=evals,"
                                    "name=my eval,tags=a;b,group=grp,"
                                    "job_type=eval,resume=allow\"");
@@ -953,7 +862,7 @@ static void test_exact_three_tasks(void **state)
     double t1 = now_s();
     assert_int_equal(res.delivered, res.total);
     assert_int_equal(res.failed, 0);
-    cJSON *reqs = srv_requests(&s), *st = srv_state(&s);
+    cJSON *reqs = fake_wandb_requests(&s), *st = fake_wandb_state(&s);
     /* UpsertBucket, CreateRunFiles, 8 uploads, one file_stream */
     assert_int_equal(cJSON_GetArraySize(reqs), 11);
     const cJSON *r0 = cJSON_GetArrayItem(reqs, 0);
@@ -977,12 +886,8 @@ static void test_exact_three_tasks(void **state)
     cJSON *run = cJSON_GetObjectItem(cJSON_GetObjectItem(st, "runs"),
                                      "team-x/evals/wb-run-1");
     assert_int_equal(cJSON_GetObjectItem(run, "complete")->valueint, 0);
-    cJSON_Delete(reqs);
-    cJSON_Delete(st);
-    srv_stop(&s);
-    log_clear();
     free(sink);
-    tu_rmtree(dir);
+    case_end(&s, reqs, st, dir);
 }
 
 /* Offsets stay continuous across a dropped connection (the server
@@ -991,17 +896,14 @@ static void test_exact_three_tasks(void **state)
 static void test_offsets_across_retries(void **state)
 {
     (void)state;
-    clear_env();
-    char *dir = tu_tmpdir();
-    struct srv s;
-    srv_start(&s, dir,
-              "[{\"match\": \"file_stream\", \"action\": \"drop\","
-              " \"at\": [3]},"
-              " {\"match\": \"file_stream\", \"action\": \"status\","
-              " \"status\": 503, \"at\": [6, 7]},"
-              " {\"match\": \"file_stream\", \"action\": \"reset\","
-              " \"at\": [10]}]");
-    log_start();
+    struct fake_wandb s;
+    char *dir = case_begin(
+        &s, "[{\"match\": \"file_stream\", \"action\": \"drop\","
+            " \"at\": [3]},"
+            " {\"match\": \"file_stream\", \"action\": \"status\","
+            " \"status\": 503, \"at\": [6, 7]},"
+            " {\"match\": \"file_stream\", \"action\": \"reset\","
+            " \"at\": [10]}]");
     evt_tracker *t = open_wandb(dir, "run-off", s.url, NULL);
     enum { N = 12 };
     for (int i = 0; i < N; i++) {
@@ -1011,7 +913,7 @@ static void test_offsets_across_retries(void **state)
     struct evt_sink_stats st = stats_of(t);
     close_ok(t);
     assert_int_equal(st.dead_lettered, 0);
-    cJSON *reqs = srv_requests(&s), *state_ = srv_state(&s);
+    cJSON *reqs = fake_wandb_requests(&s), *state_ = fake_wandb_state(&s);
     /* every data request starts where the acknowledged lines end; a
      * failed one is repeated byte for byte */
     int64_t acked = 0;
@@ -1052,11 +954,7 @@ static void test_offsets_across_retries(void **state)
     }
     expect_no_changed_lines(state_, "fake-entity/evals/run-off");
     assert_int_equal(rewrites_of(state_, "fake-entity/evals/run-off"), 1);
-    cJSON_Delete(reqs);
-    cJSON_Delete(state_);
-    srv_stop(&s);
-    log_clear();
-    tu_rmtree(dir);
+    case_end(&s, reqs, state_, dir);
 }
 
 /* 429 with Retry-After and 5xx answers on every kind of request, then
@@ -1064,19 +962,16 @@ static void test_offsets_across_retries(void **state)
 static void test_429_5xx_then_success(void **state)
 {
     (void)state;
-    clear_env();
-    char *dir = tu_tmpdir();
-    struct srv s;
-    srv_start(&s, dir,
-              "[{\"match\": \"graphql:UpsertBucket\", \"status\": 429,"
-              " \"retry_after\": \"0\", \"at\": [1]},"
-              " {\"match\": \"graphql:UpsertBucket\", \"status\": 500,"
-              " \"at\": [2]},"
-              " {\"match\": \"graphql:CreateRunFiles\", \"status\": 503,"
-              " \"at\": [1]},"
-              " {\"match\": \"upload\", \"status\": 500, \"at\": [2]},"
-              " {\"match\": \"file_stream\", \"status\": 502, \"at\": [1]}]");
-    log_start();
+    struct fake_wandb s;
+    char *dir = case_begin(
+        &s, "[{\"match\": \"graphql:UpsertBucket\", \"status\": 429,"
+            " \"retry_after\": \"0\", \"at\": [1]},"
+            " {\"match\": \"graphql:UpsertBucket\", \"status\": 500,"
+            " \"at\": [2]},"
+            " {\"match\": \"graphql:CreateRunFiles\", \"status\": 503,"
+            " \"at\": [1]},"
+            " {\"match\": \"upload\", \"status\": 500, \"at\": [2]},"
+            " {\"match\": \"file_stream\", \"status\": 502, \"at\": [1]}]");
     double t0 = now_s();
     evt_tracker *t = open_wandb(dir, "run-5xx", s.url, NULL);
     log_three_tasks(t, 3);
@@ -1084,7 +979,7 @@ static void test_429_5xx_then_success(void **state)
     close_ok(t);
     double t1 = now_s();
     assert_int_equal(st.dead_lettered, 0);
-    cJSON *reqs = srv_requests(&s), *state_ = srv_state(&s);
+    cJSON *reqs = fake_wandb_requests(&s), *state_ = fake_wandb_state(&s);
     const cJSON *ups[16];
     size_t n = pick(reqs, is_upsert, ups, 16);
     assert_true(n >= 3);
@@ -1107,11 +1002,7 @@ static void test_429_5xx_then_success(void **state)
                      8);
     assert_int_equal(
         cJSON_GetObjectItem(srv_run(state_, key), "complete")->valueint, 3);
-    cJSON_Delete(reqs);
-    cJSON_Delete(state_);
-    srv_stop(&s);
-    log_clear();
-    tu_rmtree(dir);
+    case_end(&s, reqs, state_, dir);
 }
 
 /* A port nothing listens on. */
@@ -1184,7 +1075,7 @@ static void test_unreachable_then_replay(void **state)
                         " \"retry_cap_ms\": 50, \"request_timeout_secs\": 5,"
                         " \"reconnect_secs\": 0, \"stream_interval_secs\": 0}",
                         down);
-    char *text = config_text(dir, "evt-run-1", sink);
+    char *text = fake_wandb_config(dir, "evt-run-1", sink);
     evt_tracker *t = open_cfg(text);
     double t0 = now_s();
     log_three_tasks(t, 0);
@@ -1200,15 +1091,15 @@ static void test_unreachable_then_replay(void **state)
     char *bak = tu_fmt("%s/dead-letters.copy", dir);
     copy_file(rej, bak);
 
-    struct srv s;
-    srv_start(&s, dir, NULL);
+    struct fake_wandb s;
+    fake_wandb_start(&s, dir, NULL, 0);
     char *live = wandb_sink(s.url, "\"project\": \"evals\"");
     struct evt_replay_result res = replay(dir, live);
     double t1 = now_s();
     assert_int_equal(res.total, 17);
     assert_int_equal(res.delivered, 17);
     const char *key = "fake-entity/evals/evt-run-1";
-    cJSON *st = srv_state(&s), *reqs = srv_requests(&s);
+    cJSON *st = fake_wandb_state(&s), *reqs = fake_wandb_requests(&s);
     expect_three_rows(st, key, t0, t1);
     assert_int_equal(rewrites_of(st, key), 0);
     assert_int_equal(cJSON_GetObjectItem(srv_run(st, key),
@@ -1222,24 +1113,20 @@ static void test_unreachable_then_replay(void **state)
     copy_file(bak, rej);
     res = replay(dir, live);
     assert_int_equal(res.delivered, 17);
-    st = srv_state(&s);
-    reqs = srv_requests(&s);
+    st = fake_wandb_state(&s);
+    reqs = fake_wandb_requests(&s);
     expect_three_rows(st, key, t0, now_s());
     assert_int_equal(rewrites_of(st, key), 0);
     assert_int_equal(pick(reqs, is_data_fs, NULL, 0), data_before);
     for (size_t i = 0; i < nlogs; i++)
         assert_null(strstr(logs[i], KEY));
-    cJSON_Delete(st);
-    cJSON_Delete(reqs);
-    srv_stop(&s);
-    log_clear();
     free(live);
     free(rej);
     free(bak);
     free(sink);
     free(text);
     free(down);
-    tu_rmtree(dir);
+    case_end(&s, reqs, st, dir);
 }
 
 /* Offline after a failed init, then the server comes back: the sink
@@ -1260,13 +1147,13 @@ static void test_fallback_then_reconnect(void **state)
                         " \"reconnect_secs\": 0.3,"
                         " \"stream_interval_secs\": 0}",
                         url);
-    char *text = config_text(dir, "evt-run-1", sink);
+    char *text = fake_wandb_config(dir, "evt-run-1", sink);
     double t0 = now_s();
     evt_tracker *t = open_cfg(text);
     log_three_tasks(t, 0);
     sleep_ms(300); /* the first batch fails: offline */
-    struct srv s;
-    srv_start_at(&s, dir, NULL, port);
+    struct fake_wandb s;
+    fake_wandb_start(&s, dir, NULL, port);
     close_ok(t);
     double t1 = now_s();
     if (log_count(EVT_LOG_WARN, "unreachable", "going offline") != 1 ||
@@ -1277,17 +1164,14 @@ static void test_fallback_then_reconnect(void **state)
     char *rej = tu_fmt("%s/state/rejected/wandb.spool", dir);
     struct stat sb;
     assert_true(stat(rej, &sb) != 0 || sb.st_size <= 8); /* no dead letter */
-    cJSON *st = srv_state(&s);
+    cJSON *st = fake_wandb_state(&s);
     expect_three_rows(st, "fake-entity/evals/evt-run-1", t0, t1);
     assert_int_equal(rewrites_of(st, "fake-entity/evals/evt-run-1"), 0);
-    cJSON_Delete(st);
-    srv_stop(&s);
-    log_clear();
     free(rej);
     free(sink);
     free(text);
     free(url);
-    tu_rmtree(dir);
+    case_end(&s, NULL, st, dir);
 }
 
 /* WANDB_MODE=disabled: no request, no file. */
@@ -1297,8 +1181,8 @@ static void test_disabled(void **state)
     clear_env();
     setenv("WANDB_MODE", "disabled", 1);
     char *dir = tu_tmpdir();
-    struct srv s;
-    srv_start(&s, dir, NULL);
+    struct fake_wandb s;
+    fake_wandb_start(&s, dir, NULL, 0);
     evt_tracker *t = open_wandb(dir, "run-off", s.url, NULL);
     log_three_tasks(t, 0);
     assert_int_equal(evt_flush(t, 10000), EVT_OK);
@@ -1306,7 +1190,7 @@ static void test_disabled(void **state)
     close_ok(t);
     unsetenv("WANDB_MODE");
     assert_int_equal(st.written, 17);
-    cJSON *reqs = srv_requests(&s);
+    cJSON *reqs = fake_wandb_requests(&s);
     assert_int_equal(cJSON_GetArraySize(reqs), 0);
     cJSON_Delete(reqs);
     struct stat sb;
@@ -1316,7 +1200,7 @@ static void test_disabled(void **state)
     assert_int_not_equal(stat(p2, &sb), 0);
     free(p1);
     free(p2);
-    srv_stop(&s);
+    fake_wandb_stop(&s);
     tu_rmtree(dir);
 }
 
@@ -1325,11 +1209,8 @@ static void test_disabled(void **state)
 static void test_pacing_and_heartbeat(void **state)
 {
     (void)state;
-    clear_env();
-    char *dir = tu_tmpdir();
-    struct srv s;
-    srv_start(&s, dir, NULL);
-    log_start();
+    struct fake_wandb s;
+    char *dir = case_begin(&s, NULL);
     evt_tracker *t = open_wandb(dir, "run-pace", s.url,
                                 "\"stream_interval_secs\": 0.3,"
                                 " \"heartbeat_secs\": 0.5");
@@ -1343,7 +1224,7 @@ static void test_pacing_and_heartbeat(void **state)
     double busy = now_s() - t0;
     sleep_ms(1300); /* idle: heartbeats */
     close_ok(t);
-    cJSON *reqs = srv_requests(&s), *st = srv_state(&s);
+    cJSON *reqs = fake_wandb_requests(&s), *st = fake_wandb_state(&s);
     const cJSON *data[512];
     size_t nd = pick(reqs, is_data_fs, data, 512);
     assert_true(nd >= 2 && nd <= 512);
@@ -1387,11 +1268,7 @@ static void test_pacing_and_heartbeat(void **state)
     assert_int_equal(cJSON_GetObjectItem(srv_run(st, key),
                                          "complete")->valueint,
                      0);
-    cJSON_Delete(reqs);
-    cJSON_Delete(st);
-    srv_stop(&s);
-    log_clear();
-    tu_rmtree(dir);
+    case_end(&s, reqs, st, dir);
 }
 
 /* The marker must be in no file under dir. */
@@ -1427,11 +1304,8 @@ static void expect_key_nowhere(const char *dir)
 static void test_secret_never_written(void **state)
 {
     (void)state;
-    clear_env();
-    char *dir = tu_tmpdir();
-    struct srv s;
-    srv_start(&s, dir, NULL);
-    log_start();
+    struct fake_wandb s;
+    char *dir = case_begin(&s, NULL);
     evt_tracker *t = open_wandb(dir, "run-key", s.url, NULL);
     log_json(t, EVT_EV_RUN_START,
              "{\"model_name\": \"m\", \"model_args\": \"pretrained=m,"
@@ -1441,7 +1315,7 @@ static void test_secret_never_written(void **state)
                      EVT_OK);
     assert_int_equal(evt_log_run_end(t), EVT_OK);
     close_ok(t);
-    cJSON *reqs = srv_requests(&s);
+    cJSON *reqs = fake_wandb_requests(&s);
     assert_true(cJSON_GetArraySize(reqs) >= 3);
     const cJSON *r;
     cJSON_ArrayForEach(r, reqs) {
@@ -1452,22 +1326,22 @@ static void test_secret_never_written(void **state)
         assert_null(strstr(jstr(r, "body"), KEY));
     }
     cJSON_Delete(reqs);
-    srv_stop(&s);
+    fake_wandb_stop(&s);
     expect_key_nowhere(dir);
     tu_rmtree(dir);
     log_clear();
 
     /* refused (403): logged without the key, events dead-lettered */
     dir = tu_tmpdir();
-    srv_start(&s, dir, "[{\"match\": \"graphql:UpsertBucket\","
-                       " \"status\": 403, \"count\": 100}]");
+    fake_wandb_start(&s, dir, "[{\"match\": \"graphql:UpsertBucket\","
+                            " \"status\": 403, \"count\": 100}]", 0);
     log_start();
     t = open_wandb(dir, "run-key2", s.url, NULL);
     assert_int_equal(evt_log_scalar(t, "loss", 1.0, 1), EVT_OK);
     assert_int_equal(evt_log_run_end(t), EVT_OK);
     evt_close(t, 30000);
     assert_true(log_count(EVT_LOG_ERROR, "HTTP 403", NULL) >= 1);
-    srv_stop(&s);
+    fake_wandb_stop(&s);
     expect_key_nowhere(dir);
     tu_rmtree(dir);
     log_clear();
