@@ -100,8 +100,8 @@ static uint32_t required_fields(uint32_t kind)
     }
 }
 
-static __attribute__((cold)) void set_err(struct evt_ev *b, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void set_err(struct evt_ev *b, int status, const char *fmt, ...)
+    __attribute__((cold, format(printf, 3, 4)));
 
 static void set_err(struct evt_ev *b, int status, const char *fmt, ...)
 {
@@ -293,8 +293,9 @@ static void check(struct evt_ev *b, int rc)
 
 /* A string value's errors, out of the hot path. */
 static __attribute__((noinline, cold)) void bad_str(struct evt_ev *b,
-                                              const char *key,
-                                              const char *val, size_t len)
+                                                    const char *key,
+                                                    const char *val,
+                                                    size_t len)
 {
     size_t bad = 0;
     if (len > 0xffffffffu)

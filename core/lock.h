@@ -17,8 +17,6 @@ struct evt__lock {
     atomic_int state;
 };
 
-#define EVT__LOCK_INIT {0}
-
 void evt__lock_wait(struct evt__lock *l);
 void evt__lock_wake(struct evt__lock *l);
 

@@ -206,18 +206,13 @@ static inline int mp_copy_ascii(unsigned char *d, const char *s, size_t n)
  * appended) when a byte is >= 0x80. */
 static inline int mp_str_ascii(struct evt_event *e, const char *s, size_t n)
 {
-    unsigned char *p = e->buf + e->len;
-    size_t h;
-    if (n <= 0xff) {
-        p[0] = 0xd9, p[1] = (unsigned char)n, h = 2;
-    } else if (n <= 0xffff) {
-        p[0] = 0xda, mp_put_be(p + 1, n, 2), h = 3;
-    } else {
-        p[0] = 0xdb, mp_put_be(p + 1, n, 4), h = 5;
-    }
-    if (!mp_copy_ascii(p + h, s, n))
+    size_t at = e->len;
+    mp_str_hdr(e, n); /* cannot fail: room was reserved */
+    if (!mp_copy_ascii(e->buf + e->len, s, n)) {
+        e->len = at;
         return -1;
-    e->len += h + n;
+    }
+    e->len += n;
     return 0;
 }
 
