@@ -53,31 +53,39 @@ static const char prompt[] =
     "abstract algebra.\n\nFind all c in Z_3 such that Z_3[x]/(x^2 + c) is "
     "a field.\nA. 0\nB. 1\nC. 2\nD. 3\nAnswer:";
 
+/* A value as a harness has it: a string made at run time, whose length
+ * the compiler cannot know (keys stay literals, as callers write them). */
+static inline const char *rt(const char *s)
+{
+    __asm__("" : "+r"(s));
+    return s;
+}
+
 static void log_sample(evt_tracker *t, int64_t i)
 {
     evt_ev *e = evt_begin(t, EVT_EV_SAMPLE);
-    evt_str(e, "task", "mmlu_abstract_algebra");
+    evt_str(e, "task", rt("mmlu_abstract_algebra"));
     evt_int(e, "doc_id", i);
-    evt_str(e, "target", "B");
+    evt_str(e, "target", rt("B"));
     evt_array_begin(e, "arguments");
     evt_array_begin(e, NULL);
-    evt_str(e, NULL, prompt);
-    evt_str(e, NULL, " B");
+    evt_str(e, NULL, rt(prompt));
+    evt_str(e, NULL, rt(" B"));
     evt_array_end(e);
     evt_array_end(e);
     evt_array_begin(e, "resps");
     evt_array_begin(e, NULL);
-    evt_str(e, NULL, "-0.6931471805599453");
-    evt_str(e, NULL, "False");
+    evt_str(e, NULL, rt("-0.6931471805599453"));
+    evt_str(e, NULL, rt("False"));
     evt_array_end(e);
     evt_array_end(e);
     evt_array_begin(e, "filtered_resps");
-    evt_str(e, NULL, "-0.6931471805599453");
+    evt_str(e, NULL, rt("-0.6931471805599453"));
     evt_array_end(e);
-    evt_str(e, "doc_hash",
-            "3f2a5b0c9e8d7f6a1b2c3d4e5f60718293a4b5c6d7e8f9012345678901234567");
-    evt_str(e, "filter", "none");
-    evt_str(e, "metrics", "acc");
+    evt_str(e, "doc_hash", rt("3f2a5b0c9e8d7f6a1b2c3d4e5f60718293a4b5c6d7e8f9"
+                              "012345678901234567"));
+    evt_str(e, "filter", rt("none"));
+    evt_str(e, "metrics", rt("acc"));
     evt_double(e, "acc", 1.0);
     if (evt_commit(e) != EVT_OK) {
         fprintf(stderr, "commit failed\n");
@@ -160,14 +168,26 @@ struct run {
     int n;
     int64_t *lat;
     unsigned long allocs;
+    long warm; /* events logged before the measured ones */
 };
+
+/* Steady state: the pool allocates an event only when more are in flight
+ * (queued or being written) than ever before, a number the queue bounds.
+ * So warm up in rounds of WARM_ROUND events until one whole round
+ * allocates nothing (at most WARM_MAX rounds), then measure. */
+#define WARM_ROUND 100000
+#define WARM_MAX 30
 
 static void *producer(void *arg)
 {
     struct run *r = arg;
-    for (int i = 0; i < 100000; i++) /* warm the pool and the caches */
-        log_one(r->t, i);
     counting = 1;
+    do {
+        allocs = 0;
+        for (int i = 0; i < WARM_ROUND; i++)
+            log_one(r->t, i);
+        r->warm += WARM_ROUND;
+    } while (allocs && r->warm < (long)WARM_ROUND * WARM_MAX);
     allocs = 0;
     for (int i = 0; i < r->n; i++) {
         int64_t a = now_ns();
@@ -215,26 +235,30 @@ static void bench(const char *path, int threads, int per_thread, int64_t clk)
     pthread_t th[8];
     int64_t *all = __libc_malloc(sizeof *all * (size_t)threads * per_thread);
     for (int i = 0; i < threads; i++) {
-        r[i] = (struct run){t, per_thread, all + (size_t)i * per_thread, 0};
+        r[i] = (struct run){t, per_thread, all + (size_t)i * per_thread, 0, 0};
         pthread_create(&th[i], NULL, producer, &r[i]);
     }
     unsigned long allocs_total = 0;
+    long warm = 0;
     for (int i = 0; i < threads; i++) {
         pthread_join(th[i], NULL);
         allocs_total += r[i].allocs;
+        warm = r[i].warm > warm ? r[i].warm : warm;
     }
     evt_close(t, -1);
     size_t n = (size_t)threads * per_thread;
     qsort(all, n, sizeof *all, cmp_i64);
-    printf("%-10s %-8d %10lld %10lld %14.4f\n", path, threads,
+    printf("%-10s %-8d %10lld %10lld %14.4f %12ld\n", path, threads,
            (long long)(all[n / 2] - clk), (long long)(all[n * 99 / 100] - clk),
-           (double)allocs_total / (double)n);
+           (double)allocs_total / (double)n, warm);
     printf("RESULT caller_%s_%dt_median_ns %lld\n", path, threads,
            (long long)(all[n / 2] - clk));
     printf("RESULT caller_%s_%dt_p99_ns %lld\n", path, threads,
            (long long)(all[n * 99 / 100] - clk));
     printf("RESULT caller_%s_%dt_allocs_per_event %.4f\n", path, threads,
            (double)allocs_total / (double)n);
+    printf("RESULT caller_%s_%dt_allocs %lu\n", path, threads, allocs_total);
+    printf("RESULT caller_%s_%dt_warmup_events %ld\n", path, threads, warm);
     __libc_free(all);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
@@ -255,8 +279,8 @@ int main(int argc, char **argv)
     evt_set_log_handler(keep_log, NULL);
     printf("caller cost of one ~400 B sample event (builder, null sink)\n");
     printf("clock read cost subtracted: %lld ns\n", (long long)clk);
-    printf("%-10s %-8s %10s %10s %14s\n", "path", "threads", "median_ns",
-           "p99_ns", "allocs/event");
+    printf("%-10s %-8s %10s %10s %14s %12s\n", "path", "threads",
+           "median_ns", "p99_ns", "allocs/event", "warm-up");
     build_ready_sample();
     if (only) {
         if (strcmp(only, "msgpack") == 0)

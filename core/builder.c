@@ -4,6 +4,9 @@
  * stream of events allocates nothing. Containers get map32/array32
  * headers whose counts are patched when they close. Errors are sticky:
  * the first one is kept and reported by evt_commit(). */
+/* This file defines evt_str & co.; the header's inline routes are for
+ * callers. */
+#define EVT_NO_KEY_MACROS
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,15 +238,15 @@ top_key(struct evt_ev *b, const char *key, size_t klen)
 
 /* A map key by the general path: any length, UTF-8 checked, top-level
  * rules applied, then written. 0, or -1 after an error. */
-static __attribute__((noinline, cold)) int put_any_key(struct evt_ev *b,
-                                                      const char *key)
+static __attribute__((noinline, cold)) int
+put_any_key(struct evt_ev *b, const char *key, size_t klen)
 {
     if (!key) {
         set_err(b, EVT_EINVAL, "%s event: a value inside a map needs a key",
                 evt__kind_name(b->e->kind));
         return -1;
     }
-    size_t klen = strlen(key), bad;
+    size_t bad;
     if (!evt__utf8_valid(key, klen, &bad)) {
         set_err(b, EVT_EINVAL,
                 "%s event: invalid UTF-8 in a field name at byte %zu",
@@ -264,13 +267,16 @@ static __attribute__((noinline, cold)) int put_any_key(struct evt_ev *b,
  * value must not be written. This runs for every value of every event:
  * one reserve for key and value, and a short ASCII key (most keys) is
  * copied and checked in one pass of word moves. */
+#define KLEN_UNKNOWN SIZE_MAX /* put_key measures the key itself */
+
 static inline __attribute__((always_inline)) int
-put_key(struct evt_ev *b, const char *key, size_t value_room)
+put_key(struct evt_ev *b, const char *key, size_t klen, size_t value_room)
 {
     if (__builtin_expect(b->status != 0, 0))
         return -1;
     struct level *lv = b->top;
-    size_t n = lv->is_map && key ? strlen(key) : 0;
+    size_t n = !lv->is_map || !key ? 0
+               : klen == KLEN_UNKNOWN ? strlen(key) : klen;
     struct evt_event *e = b->e;
     if (__builtin_expect(e->cap - e->len < value_room + n + 5, 0) &&
         evt__event_grow(e, value_room + n + 5)) {
@@ -281,7 +287,7 @@ put_key(struct evt_ev *b, const char *key, size_t value_room)
     if (!lv->is_map)
         return 0;
     if (__builtin_expect(!key || n >= 32 || mp_fixstr_ascii(e, key, n), 0))
-        return put_any_key(b, key);
+        return put_any_key(b, key, n);
     return b->depth == 0 ? top_key(b, key, n) : 0;
 }
 
@@ -323,14 +329,15 @@ append_str(struct evt_event *e, const char *val, size_t len)
 
 /* The value of evt_str/evt_strn. */
 static inline __attribute__((always_inline)) void
-put_str(struct evt_ev *b, const char *key, const char *val, size_t len)
+put_str(struct evt_ev *b, const char *key, size_t klen, const char *val,
+        size_t len)
 {
     if (__builtin_expect(len > 0xffffffffu, 0)) {
         if (!b->status)
             bad_str(b, key, val, len);
         return;
     }
-    if (put_key(b, key, len + 5))
+    if (put_key(b, key, klen, len + 5))
         return;
     if (!val)
         mp_nil(b->e); /* cannot fail: room was reserved */
@@ -341,13 +348,20 @@ put_str(struct evt_ev *b, const char *key, const char *val, size_t len)
 void evt_strn(evt_ev *b, const char *key, const char *val, size_t len)
 {
     if (b)
-        put_str(b, key, val, val ? len : 0);
+        put_str(b, key, KLEN_UNKNOWN, val, val ? len : 0);
 }
 
 void evt_str(evt_ev *b, const char *key, const char *val)
 {
     if (b)
-        put_str(b, key, val, val ? strlen(val) : 0);
+        put_str(b, key, KLEN_UNKNOWN, val, val ? strlen(val) : 0);
+}
+
+void evt_str_k(evt_ev *b, const char *key, size_t klen, const char *val,
+               size_t vlen)
+{
+    if (b)
+        put_str(b, key, klen, val, val ? vlen : 0);
 }
 
 /* Record the training step of the event; 0 or -1 after an error. */
@@ -364,13 +378,24 @@ static int take_step(struct evt_ev *b, int64_t val)
     return 0;
 }
 
-void evt_int(evt_ev *b, const char *key, int64_t val)
+static inline __attribute__((always_inline)) void
+put_int(evt_ev *b, const char *key, size_t klen, int64_t val)
 {
-    if (!b || put_key(b, key, 9))
+    if (!b || put_key(b, key, klen, 9))
         return;
     if (b->depth == 0 && b->last_field == F_STEP && take_step(b, val))
         return;
     mp_int(b->e, val); /* cannot fail: room was reserved */
+}
+
+void evt_int(evt_ev *b, const char *key, int64_t val)
+{
+    put_int(b, key, KLEN_UNKNOWN, val);
+}
+
+void evt_int_k(evt_ev *b, const char *key, size_t klen, int64_t val)
+{
+    put_int(b, key, klen, val);
 }
 
 void evt_step(evt_ev *b, int64_t step)
@@ -385,30 +410,44 @@ void evt_step(evt_ev *b, int64_t step)
     evt_int(b, "step", step);
 }
 
+/* Room was reserved by put_key for each value below: they cannot fail. */
+void evt_double_k(evt_ev *b, const char *key, size_t klen, double val)
+{
+    if (b && !put_key(b, key, klen, 9))
+        mp_double(b->e, val);
+}
+
 void evt_double(evt_ev *b, const char *key, double val)
 {
-    if (!b || put_key(b, key, 9))
-        return;
-    mp_double(b->e, val); /* cannot fail: room was reserved */
+    evt_double_k(b, key, KLEN_UNKNOWN, val);
+}
+
+void evt_bool_k(evt_ev *b, const char *key, size_t klen, int val)
+{
+    if (b && !put_key(b, key, klen, 1))
+        mp_bool(b->e, val);
 }
 
 void evt_bool(evt_ev *b, const char *key, int val)
 {
-    if (!b || put_key(b, key, 1))
-        return;
-    mp_bool(b->e, val); /* cannot fail: room was reserved */
+    evt_bool_k(b, key, KLEN_UNKNOWN, val);
+}
+
+void evt_null_k(evt_ev *b, const char *key, size_t klen)
+{
+    if (b && !put_key(b, key, klen, 1))
+        mp_nil(b->e);
 }
 
 void evt_null(evt_ev *b, const char *key)
 {
-    if (!b || put_key(b, key, 1))
-        return;
-    mp_nil(b->e); /* cannot fail: room was reserved */
+    evt_null_k(b, key, KLEN_UNKNOWN);
 }
 
-static void open_container(struct evt_ev *b, const char *key, int is_map)
+static void open_container(struct evt_ev *b, const char *key, size_t klen,
+                           int is_map)
 {
-    if (!b || put_key(b, key, 5))
+    if (!b || put_key(b, key, klen, 5))
         return;
     if (__builtin_expect(b->depth >= MAX_DEPTH, 0)) {
         set_err(b, EVT_EINVAL, "%s event: nesting deeper than %d",
@@ -437,14 +476,33 @@ static void close_container(struct evt_ev *b, int is_map)
     mp_patch_count(b->e, lv->hdr_off, lv->count);
 }
 
-void evt_map_begin(evt_ev *b, const char *key) { open_container(b, key, 1); }
+void evt_map_begin(evt_ev *b, const char *key)
+{
+    open_container(b, key, KLEN_UNKNOWN, 1);
+}
+
+void evt_map_begin_k(evt_ev *b, const char *key, size_t klen)
+{
+    open_container(b, key, klen, 1);
+}
+
 void evt_map_end(evt_ev *b) { close_container(b, 1); }
-void evt_array_begin(evt_ev *b, const char *key) { open_container(b, key, 0); }
+
+void evt_array_begin(evt_ev *b, const char *key)
+{
+    open_container(b, key, KLEN_UNKNOWN, 0);
+}
+
+void evt_array_begin_k(evt_ev *b, const char *key, size_t klen)
+{
+    open_container(b, key, klen, 0);
+}
+
 void evt_array_end(evt_ev *b) { close_container(b, 0); }
 
 void evt_json(evt_ev *b, const char *key, const char *json)
 {
-    if (!b || put_key(b, key, 0))
+    if (!b || put_key(b, key, KLEN_UNKNOWN, 0))
         return;
     char msg[200];
     int rc = evt__json_to_mp(b->e, json ? json : "", json ? strlen(json) : 0,
@@ -456,7 +514,7 @@ void evt_json(evt_ev *b, const char *key, const char *json)
 
 void evt_msgpack(evt_ev *b, const char *key, const void *buf, size_t len)
 {
-    if (!b || put_key(b, key, 0))
+    if (!b || put_key(b, key, KLEN_UNKNOWN, 0))
         return;
     size_t used = 0;
     char msg[160];

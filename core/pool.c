@@ -138,6 +138,21 @@ void evt__pool_release(struct evt__pool *p)
     pool_unref(p, 1);
 }
 
+/* Ask for the lines of an idle event for writing (NULL: none). An event
+ * comes back from a sink's worker, which wrote its refs and next_free on
+ * the other core; moving a line between the two vCPUs cost 27-250 ns
+ * (bench_handoff), and the builder stalled on it at every evt_begin: 280-
+ * 300 ns per event with a null sink against 160 without one. Fetched two
+ * takes ahead, the transfer overlaps the building of the events before. */
+static inline void prefetch_event(const struct evt_event *e)
+{
+    if (e) { /* the struct spans two or three lines */
+        __builtin_prefetch(e, 1, 3);
+        __builtin_prefetch((const char *)e + 64, 1, 3);
+        __builtin_prefetch((const char *)(e + 1) - 1, 1, 3);
+    }
+}
+
 /* Take up to max idle events from s (linked by next_free). */
 static struct evt_event *take(struct shard *s, size_t max)
 {
@@ -153,6 +168,11 @@ static struct evt_event *take(struct shard *s, size_t max)
         s->free_list = e->next_free;
         e->next_free = NULL;
         set_nfree(s, nfree_of(s) - n);
+        struct evt_event *next = s->free_list;
+        if (next) { /* one ahead is too close: a transfer outlasts an event */
+            prefetch_event(next);
+            prefetch_event(next->next_free);
+        }
     }
     evt__lock_release(&s->mu);
     return n ? first : NULL;
