@@ -312,12 +312,11 @@ static int hub_create(evt_host *h, const struct evt_host_api *api,
         hub_free(s);
         return EVT_ECONFIG;
     }
-    if (evt_http_global_init() != 0 ||
-        hub_pusher_init(&s->push, &s->cfg) != 0 ||
+    /* libcurl is loaded by the first request, on the worker (http.h) */
+    if (hub_pusher_init(&s->push, &s->cfg) != 0 ||
         !(s->rec = jl_rec_new(&s->cfg.jopts)) ||
         !(s->base = strdup(api->state_dir(h)))) {
-        api->log(h, EVT_LOG_ERROR, "cannot initialise libcurl or out of "
-                 "memory");
+        api->log(h, EVT_LOG_ERROR, "out of memory");
         hub_free(s);
         return EVT_ERROR;
     }

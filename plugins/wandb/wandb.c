@@ -617,8 +617,7 @@ static int load_secrets(struct wbs *s)
 
 static int setup_online(struct wbs *s)
 {
-    if (evt_http_global_init() != 0)
-        return -1;
+    /* libcurl is loaded by the first request, on the worker (http.h) */
     const struct wb_cfg *c = &s->cfg;
     if (wb_conn_init(&s->conn, c->base_url, c->api_key, c->ca_bundle,
                      c->request_timeout_ms, c->attempts, c->retry_base_ms,

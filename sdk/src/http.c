@@ -13,7 +13,8 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
+
+#include "curl_lazy.h"
 
 /* Largest response body kept: bigger ones fail the exchange. */
 #define HTTP_MAX_BODY ((size_t)64 << 20)
@@ -24,18 +25,16 @@
 
 /* ---- global init ---------------------------------------------------- */
 
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static int g_init_rc = -1;
-
-static void global_init_once(void)
-{
-    g_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
-
 int evt_http_global_init(void)
 {
-    pthread_once(&g_once, global_init_once);
-    return g_init_rc;
+    return evt__curl_load(NULL, 0) ? 0 : -1;
+}
+
+/* libcurl's functions, for a path that went through a successful
+ * evt_http_global_init (evt_http_do checks it first). */
+static const struct evt__curl *lib(void)
+{
+    return evt__curl_load(NULL, 0);
 }
 
 /* ---- small helpers -------------------------------------------------- */
@@ -179,7 +178,8 @@ static int64_t retry_after_value(const char *v)
     long long s = parse_seconds(v);
     if (s >= 0)
         return (int64_t)s * 1000;
-    time_t when = curl_getdate(v, NULL);
+    const struct evt__curl *L = lib();
+    time_t when = L ? L->getdate(v, NULL) : -1;
     if (when == (time_t)-1)
         return -1;
     double d = difftime(when, time(NULL));
@@ -319,20 +319,21 @@ static int has_header(const char *const *h, const char *name)
 static struct curl_slist *make_headers(const struct evt_http_request *req,
                                        int *oom)
 {
+    const struct evt__curl *L = lib();
     struct curl_slist *l = NULL, *t;
     *oom = 0;
     for (const char *const *h = req->headers; h && *h && !*oom; h++) {
-        if ((t = curl_slist_append(l, *h)) == NULL)
+        if ((t = L->slist_append(l, *h)) == NULL)
             *oom = 1;
         else
             l = t;
     }
-    if (!*oom && (t = curl_slist_append(l, "Expect:")))
+    if (!*oom && (t = L->slist_append(l, "Expect:")))
         l = t;
     else
         *oom = 1;
     if (!*oom && !has_header(req->headers, "Content-Type")) {
-        if ((t = curl_slist_append(l, "Content-Type:")))
+        if ((t = L->slist_append(l, "Content-Type:")))
             l = t;
         else
             *oom = 1;
@@ -342,44 +343,46 @@ static struct curl_slist *make_headers(const struct evt_http_request *req,
 
 static void set_method(CURL *c, const struct evt_http_request *req)
 {
+    const struct evt__curl *L = lib();
     const char *m = req->method;
     if (strcmp(m, "GET") == 0 && !req->body) {
-        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+        L->easy_setopt(c, CURLOPT_HTTPGET, 1L);
         return;
     }
     if (strcmp(m, "HEAD") == 0) {
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        L->easy_setopt(c, CURLOPT_NOBODY, 1L);
         return;
     }
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+    L->easy_setopt(c, CURLOPT_POST, 1L);
+    L->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
                      (curl_off_t)(req->body ? req->body_len : 0));
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+    L->easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
     if (strcmp(m, "POST") != 0)
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
+        L->easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
 }
 
 static void set_options(CURL *c, const struct evt_http_request *req,
                         struct curl_slist *hdr, char *ebuf)
 {
-    curl_easy_setopt(c, CURLOPT_URL, req->url);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+    const struct evt__curl *L = lib();
+    L->easy_setopt(c, CURLOPT_URL, req->url);
+    L->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    L->easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
 #if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    L->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    L->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    L->easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    L->easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     if (req->ca_bundle && *req->ca_bundle)
-        curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_bundle);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+        L->easy_setopt(c, CURLOPT_CAINFO, req->ca_bundle);
+    L->easy_setopt(c, CURLOPT_TIMEOUT_MS,
                      req->timeout_ms > 0 ? req->timeout_ms : 60000L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+    L->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                      req->connect_timeout_ms > 0 ? req->connect_timeout_ms
                                                  : 10000L);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "evtrack/0.1 (libcurl)");
+    L->easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+    L->easy_setopt(c, CURLOPT_USERAGENT, "evtrack/0.1 (libcurl)");
     set_method(c, req);
 }
 
@@ -407,6 +410,7 @@ static int conclude(CURL *c, CURLcode rc, const struct evt_http_request *req,
                     struct evt_http_response *resp, const struct grow *body,
                     const char *ebuf, char *err, size_t errlen)
 {
+    const struct evt__curl *L = lib();
     char what[HTTP_MAX_MSG + 128];
     if (rc != CURLE_OK) {
         resp->status = 0;
@@ -414,13 +418,13 @@ static int conclude(CURL *c, CURLcode rc, const struct evt_http_request *req,
             snprintf(what, sizeof what, "response body larger than %zu "
                      "bytes", HTTP_MAX_BODY);
         else
-            snprintf(what, sizeof what, "%s%s%s%s", curl_easy_strerror(rc),
+            snprintf(what, sizeof what, "%s%s%s%s", L->easy_strerror(rc),
                      ebuf[0] ? " (" : "", ebuf, ebuf[0] ? ")" : "");
         set_err(req, what, err, errlen);
         return body->too_big || curl_error_is_final(rc) ? EVT_HTTP_FINAL
                                                         : EVT_HTTP_TRANSIENT;
     }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+    L->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
     int out = evt_http_classify(resp->status);
     if (out != EVT_HTTP_DONE) {
         char msg[HTTP_MAX_MSG];
@@ -437,38 +441,39 @@ int evt_http_do(const struct evt_http_request *req,
                 struct evt_http_response *resp, char *err, size_t errlen)
 {
     struct grow body = {0}, head = {0};
-    char ebuf[CURL_ERROR_SIZE];
+    char ebuf[CURL_ERROR_SIZE], why[256];
     int oom;
     memset(resp, 0, sizeof *resp);
     resp->retry_after_ms = -1;
     if (err && errlen)
         err[0] = '\0';
     ebuf[0] = '\0';
-    if (evt_http_global_init() != 0) {
-        set_err(req, "curl_global_init failed", err, errlen);
+    const struct evt__curl *L = evt__curl_load(why, sizeof why);
+    if (!L) { /* libcurl missing: kept for a retry or a dead letter */
+        set_err(req, why, err, errlen);
         return EVT_HTTP_TRANSIENT;
     }
-    CURL *c = curl_easy_init();
+    CURL *c = L->easy_init();
     struct curl_slist *hdr = c ? make_headers(req, &oom) : NULL;
     if (!c || oom) {
-        curl_slist_free_all(hdr);
+        L->slist_free_all(hdr);
         if (c)
-            curl_easy_cleanup(c);
+            L->easy_cleanup(c);
         set_err(req, "out of memory", err, errlen);
         return EVT_HTTP_TRANSIENT;
     }
     set_options(c, req, hdr, ebuf);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &head);
-    CURLcode rc = curl_easy_perform(c);
+    L->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    L->easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    L->easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    L->easy_setopt(c, CURLOPT_HEADERDATA, &head);
+    CURLcode rc = L->easy_perform(c);
     resp->body = body.p ? body.p : calloc(1, 1);
     resp->body_len = body.len;
     resp->headers = head.p ? head.p : calloc(1, 1);
     int out = conclude(c, rc, req, resp, &body, ebuf, err, errlen);
-    curl_slist_free_all(hdr);
-    curl_easy_cleanup(c);
+    L->slist_free_all(hdr);
+    L->easy_cleanup(c);
     return out;
 }
 

@@ -8,9 +8,11 @@
  * and curl's verbose output is never enabled. TLS verification is always
  * on for https; ca_bundle only adds a trust store for private endpoints.
  *
- * Link target: evt_sdk_http (libcurl). Call evt_http_global_init() once
- * before any thread uses these functions (a sink's create() may; it is
- * idempotent and thread-safe). */
+ * Link target: evt_sdk_http. libcurl (libcurl.so.4) is loaded by the
+ * first request, not when the sink's plugin is loaded: a tracker opens
+ * without paying for it, and a sink's worker pays once per process. If it
+ * cannot be loaded, each request fails (EVT_HTTP_TRANSIENT) with the
+ * loader's reason. */
 #ifndef EVTRACK_SDK_HTTP_H
 #define EVTRACK_SDK_HTTP_H
 
@@ -56,7 +58,8 @@ struct evt_http_retry {
     void *ctx;
 };
 
-/* Once per process (curl_global_init); 0, or -1. Thread-safe. */
+/* Load libcurl and run curl_global_init, once per process; 0, or -1.
+ * Thread-safe. Optional: evt_http_do does it. */
 int evt_http_global_init(void);
 
 /* One exchange. Fills *resp (free it with evt_http_response_free) and
