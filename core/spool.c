@@ -37,6 +37,7 @@ struct evt__spool {
     uint64_t ridx;       /* records before rpos */
     unsigned char *buf;  /* payload of the last frame loaded */
     size_t cap;
+    int unsynced;        /* written since the last fdatasync */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -295,12 +296,14 @@ static int drop_cursor(const struct evt__spool *s)
 
 /* Truncate the file to off (a torn tail or a failed append), synced
  * unless the sync mode is NONE; 0, or -1 with errno. */
-static int cut_at(const struct evt__spool *s, uint64_t off)
+static int cut_at(struct evt__spool *s, uint64_t off)
 {
     if (ftruncate(s->fd, (off_t)off) != 0)
         return -1;
+    s->unsynced = 1;
     if (s->sync_mode != EVT_SPOOL_SYNC_NONE && fdatasync(s->fd) != 0)
         return -1;
+    s->unsynced = s->sync_mode == EVT_SPOOL_SYNC_NONE;
     return 0;
 }
 
@@ -332,9 +335,13 @@ static int check_header(struct evt__spool *s, uint64_t *size, char *err,
                         "not an evtrack spool (bad header)", EVT_EIO);
     if (n == FILE_HDR)
         return EVT_OK;
+    /* Not synced, and not counted as unsynced: a header lost in a crash
+     * is a torn creation, started again above, and the first sync of a
+     * record makes it durable. (Syncing the empty spools of the two
+     * network sinks at open and at close took 2.5 of the 11 ms of opening
+     * and closing a tracker with all six plugins.) */
     if (ftruncate(s->fd, 0) != 0 ||
-        pwrite(s->fd, FILE_MAGIC, FILE_HDR, 0) != (ssize_t)FILE_HDR ||
-        (s->sync_mode != EVT_SPOOL_SYNC_NONE && fdatasync(s->fd) != 0))
+        pwrite(s->fd, FILE_MAGIC, FILE_HDR, 0) != (ssize_t)FILE_HDR)
         return set_err(err, errlen, s->path, "write header", errno, EVT_EIO);
     *size = FILE_HDR;
     return EVT_OK;
@@ -508,10 +515,12 @@ static const char *write_at_end(struct evt__spool *s, struct iovec *iov,
 {
     if (lseek(s->fd, (off_t)s->end, SEEK_SET) < 0)
         return "seek";
+    s->unsynced = 1; /* also when the write fails and is cut back */
     if (writev_full(s->fd, iov, cnt) != 0)
         return "write";
     if (s->sync_mode == EVT_SPOOL_SYNC_ALWAYS && fdatasync(s->fd) != 0)
         return "fdatasync";
+    s->unsynced = s->sync_mode != EVT_SPOOL_SYNC_ALWAYS;
     return NULL;
 }
 
@@ -551,12 +560,18 @@ int evt__spool_append(struct evt__spool *s, const void *payload, size_t len,
     return EVT_OK;
 }
 
-/* fdatasync the file (spool.h). */
+/* fdatasync the file, unless nothing was written since the last time
+ * (spool.h). */
 int evt__spool_sync(struct evt__spool *s)
 {
     if (s == NULL)
         return EVT_EINVAL;
-    return fdatasync(s->fd) == 0 ? EVT_OK : EVT_EIO;
+    if (!s->unsynced)
+        return EVT_OK;
+    if (fdatasync(s->fd) != 0)
+        return EVT_EIO;
+    s->unsynced = 0;
+    return EVT_OK;
 }
 
 /* Read the record at the read position (spool.h). A frame that no longer

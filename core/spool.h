@@ -53,7 +53,8 @@ int evt__spool_open(const char *path, int sync_mode, struct evt__spool **out,
 int evt__spool_append(struct evt__spool *s, const void *payload, size_t len,
                       char *err, size_t errlen);
 
-/* fdatasync the file (EVT_SPOOL_SYNC_BATCH). */
+/* fdatasync the file (EVT_SPOOL_SYNC_BATCH); nothing when nothing was
+ * written since the last one. */
 int evt__spool_sync(struct evt__spool *s);
 
 /* Read the record at the read position (initially the cursor) and move
