@@ -198,6 +198,8 @@ static int take_batch(struct wbs *s, const evt_event *const *ev, size_t n)
             r->in_batch = 1;
         ok = r && event_bytes(s, ev[i], &p, &len) == 0 &&
              wb_run_take(r, p, len) >= 0;
+        if (!ok && r && r->err[0])
+            s->api->log(s->h, EVT_LOG_ERROR, "run %s: %s", r->id, r->err);
     }
     return commit_all(s, ok);
 }
@@ -259,9 +261,12 @@ static int offline_files(struct wbs *s, struct wb_run *r, char *err)
     int rc = 0;
     for (size_t i = 0; i < r->files.n && rc == 0; i++) {
         const struct wb_file *f = &r->files.v[i];
+        struct wb_bytes b;
         names[i] = f->name;
-        rc = wb_offline_file(&r->off, f->name, f->data.data, f->data.len,
-                             err, ERRLEN);
+        rc = wb_bytes_open(&b, f, err, ERRLEN);
+        if (rc == 0)
+            rc = wb_offline_file(&r->off, f->name, b.p, b.n, err, ERRLEN);
+        wb_bytes_close(&b);
     }
     if (rc == 0 && r->files.n) {
         wb_rec_files(&r->off.rec, r->off.num, names, r->files.n, 0);

@@ -69,31 +69,39 @@ static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
     return 0;
 }
 
-/* Read the record at off into j->rd. Its total size, or 0 when there is
- * no whole valid record there. */
-static uint64_t read_rec(struct wb_journal *j, uint64_t off, int *type)
+/* Read the record at off of fd into *buf (grown as needed). Its total
+ * size, or 0 when there is no whole valid record there (*type -1: out
+ * of memory). */
+static uint64_t read_rec_into(int fd, uint64_t off, unsigned char **buf,
+                              size_t *cap, int *type)
 {
     unsigned char h[REC_HEADER];
-    if (pread_all(j->fd, h, sizeof h, off) != 0)
+    if (pread_all(fd, h, sizeof h, off) != 0)
         return 0;
     uint32_t n = le32(h);
     if (n > REC_MAX || (h[8] != WB_J_EVENT && h[8] != WB_J_SEAL))
         return 0;
-    if (n > j->rdcap) {
-        unsigned char *b = realloc(j->rd, n);
+    if (n > *cap) {
+        unsigned char *b = realloc(*buf, n);
         if (!b) {
             *type = -1; /* out of memory: not a torn record */
             return 0;
         }
-        j->rd = b;
-        j->rdcap = n;
+        *buf = b;
+        *cap = n;
     }
-    if (n && pread_all(j->fd, j->rd, n, off + REC_HEADER) != 0)
+    if (n && pread_all(fd, *buf, n, off + REC_HEADER) != 0)
         return 0;
-    if (rec_crc(h[8], j->rd, n) != le32(h + 4))
+    if (rec_crc(h[8], *buf, n) != le32(h + 4))
         return 0;
     *type = h[8];
     return REC_HEADER + (uint64_t)n;
+}
+
+/* Read the record at off into j->rd. */
+static uint64_t read_rec(struct wb_journal *j, uint64_t off, int *type)
+{
+    return read_rec_into(j->fd, off, &j->rd, &j->rdcap, type);
 }
 
 /* Walk the records, calling cb; cut the file after the last valid one. */
@@ -110,6 +118,7 @@ static int scan(struct wb_journal *j, uint64_t end, wb_journal_cb cb,
         }
         if (n == 0)
             break;
+        j->size = off; /* the records before this one (wb_journal_each) */
         if (cb)
             rc = cb(ctx, type, j->rd, n - REC_HEADER);
         off += n;
@@ -212,6 +221,48 @@ int wb_journal_commit(struct wb_journal *j, char *err, size_t errlen)
     j->pend.len = 0;
     j->pend.oom = 0;
     return rc;
+}
+
+/* The records queued for the next commit. */
+static int each_queued(const struct wb_journal *j, wb_journal_cb cb,
+                       void *ctx)
+{
+    int rc = 0;
+    const unsigned char *p = (const unsigned char *)j->pend.data;
+    for (size_t off = 0; rc == 0 && off + REC_HEADER <= j->pend.len;) {
+        size_t n = le32(p + off);
+        rc = cb(ctx, p[off + 8], p + off + REC_HEADER, n);
+        off += REC_HEADER + n;
+    }
+    return rc;
+}
+
+int wb_journal_each(struct wb_journal *j, wb_journal_cb cb, void *ctx,
+                    char *err, size_t errlen)
+{
+    unsigned char *buf = NULL;
+    size_t cap = 0;
+    int type = 0, rc = 0;
+    uint64_t off = MAGIC_LEN;
+    if (j->fd < 0 || j->pend.oom) {
+        snprintf(err, errlen, "%s: %s", j->path ? j->path : "journal",
+                 j->fd < 0 ? "not open" : "out of memory");
+        return -1;
+    }
+    while (rc == 0 && off < j->size) {
+        uint64_t n = read_rec_into(j->fd, off, &buf, &cap, &type);
+        if (n == 0) {
+            snprintf(err, errlen, "%s: %s at offset %llu", j->path,
+                     type == -1 ? "out of memory" : "unreadable record",
+                     (unsigned long long)off);
+            rc = -1;
+            break;
+        }
+        rc = cb(ctx, type, buf, n - REC_HEADER);
+        off += n;
+    }
+    free(buf);
+    return rc == 0 ? each_queued(j, cb, ctx) : rc;
 }
 
 int wb_journal_sync(struct wb_journal *j, char *err, size_t errlen)

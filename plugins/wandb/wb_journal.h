@@ -26,7 +26,8 @@ enum wb_jrec {
 struct wb_journal {
     int fd;
     char *path;
-    uint64_t size;        /* bytes of whole records */
+    uint64_t size;        /* bytes of whole records (while opening: those
+                             before the record being read) */
     struct evt_buf pend;  /* records of the current batch */
     unsigned char *rd;    /* scan buffer */
     size_t rdcap;
@@ -49,6 +50,15 @@ void wb_journal_add(struct wb_journal *j, int type, const void *p, size_t n);
  * back to its size before the call and -1 is returned with err; the queue
  * is emptied either way. */
 int wb_journal_commit(struct wb_journal *j, char *err, size_t errlen);
+
+/* Call cb for every record journaled so far, in order: those in the
+ * file, then those queued for the next commit. From within the cb of
+ * wb_journal_open, the records before the one being delivered. It reads
+ * into a buffer of its own (a payload the caller holds stays valid). 0;
+ * -1 with err ("path: reason"), when a record cannot be read back; or
+ * cb's nonzero value. */
+int wb_journal_each(struct wb_journal *j, wb_journal_cb cb, void *ctx,
+                    char *err, size_t errlen);
 
 /* fdatasync. 0 or -1 with err. */
 int wb_journal_sync(struct wb_journal *j, char *err, size_t errlen);

@@ -465,7 +465,8 @@ static int add_tables(struct wb_run *r, const msgpack_object *dict,
         if (rc < 0)
             return -1;
     }
-    return wb_samples_finish(r->samples, dict, w->step, &r->files, &w->kv);
+    return wb_samples_finish(r->samples, &r->jnl, dict, w->step, &r->files,
+                             &w->kv, r->err, sizeof r->err);
 }
 
 /* The run_end row: every flattened result, the tables; strings to the
@@ -476,6 +477,7 @@ static int build_end(struct wb_run *r)
     struct evt_buf mp;
     struct wb_row w;
     struct wb_kvs strs = {0};
+    r->err[0] = '\0';
     if (seal_open(r) != 0)
         return -1;
     if (dict_view(r, &v, &mp) != 0) {
@@ -549,9 +551,10 @@ static int alloc_parts(struct wb_run *r, const char *id, const char *dir,
     r->id = strdup(id);
     r->dir = strdup(dir);
     r->state_path = evt_path_join(dir, "state.json");
+    r->files.dir = evt_path_join(dir, "run-files");
     r->agg = evt_results_new();
     r->samples = log_samples ? wb_samples_new() : NULL;
-    return r->id && r->dir && r->state_path && r->agg &&
+    return r->id && r->dir && r->state_path && r->files.dir && r->agg &&
                    (!log_samples || r->samples)
                ? 0
                : -1;
@@ -575,10 +578,13 @@ int wb_run_open(struct wb_run *r, const char *id, const char *dir,
     char *jp = evt_path_join(dir, "events.jnl");
     int rc = jp ? wb_journal_open(&r->jnl, jp, on_record, r, err, errlen) : -1;
     free(jp);
-    if (rc == -2 || !jp)
+    if (rc == -2 && r->err[0])
+        snprintf(err, errlen, "%s", r->err);
+    else if (rc == -2 || !jp)
         snprintf(err, errlen, "%s: out of memory", dir);
     if (rc != 0)
         return rc == 1 ? 1 : -1;
+    wb_files_sweep(&r->files); /* when no run_end made files yet */
     if (r->config_dirty && update_config(r) != 0) {
         snprintf(err, errlen, "%s: out of memory", dir);
         return -1;
@@ -598,6 +604,7 @@ void wb_run_close(struct wb_run *r)
         row_free(&r->rows[i]);
     free(r->rows);
     row_free(&r->open);
+    wb_files_free(&r->files); /* its temporary files, under the lock */
     wb_journal_close(&r->jnl);
     wb_offline_close(&r->off);
     wb_state_free(&r->st);
@@ -605,7 +612,6 @@ void wb_run_close(struct wb_run *r)
     wb_samples_free(r->samples);
     wb_kvs_free(&r->summary);
     wb_kvs_free(&r->config);
-    wb_files_free(&r->files);
     for (size_t i = 0; i < r->link.nannounce; i++)
         free(r->link.announce[i]);
     free(r->link.announce);

@@ -10,8 +10,8 @@
  *    rows do not depend on how events were batched); a value without a
  *    step gets its own row at the next step. At run_end: one row with
  *    every flattened result (wb_flatten.h) and the results and samples
- *    tables (wb_files.h), at the next step. Each row gets _step, _runtime
- *    and _timestamp.
+ *    tables (wb_files.h, wb_samples.h), at the next step. Each row gets
+ *    _step, _runtime and _timestamp.
  *  - the summary: every history key's last value, the results' strings,
  *    _step, _runtime, _timestamp and _wandb.runtime.
  *  - the run config (wb_flatten.h) and the run files (tables,
@@ -31,6 +31,7 @@
 #include "wb_journal.h"
 #include "wb_json.h"
 #include "wb_offline.h"
+#include "wb_samples.h"
 #include "wb_state.h"
 
 struct wb_row {
@@ -88,6 +89,7 @@ struct wb_run {
     char *off_config;      /* config text last written to the .wandb file */
     uint64_t batch_taken; /* events taken in the current batch */
     int in_batch;         /* the sink's current batch touched this run */
+    char err[512];        /* why the run files could not be made, or "" */
 };
 
 /* Open the run whose state lives in dir (made if missing): lock and read
@@ -102,7 +104,9 @@ void wb_run_close(struct wb_run *r);
 
 /* Take one event (msgpack map bytes, secrets already scrubbed): journal
  * it (queued until wb_run_commit) and derive from it. 1 taken, 0 already
- * taken (or not an event), -1 out of memory. */
+ * taken (or not an event), -1 out of memory, or the run files of a
+ * run_end could not be written (r->err says why, or is
+ * empty: out of memory). */
 int wb_run_take(struct wb_run *r, const void *mp, size_t len);
 
 /* End of a batch: update the config, then write the queued journal
