@@ -11,6 +11,7 @@
 #include "evtrack/evtrack.h"
 #include "evtrack/sdk/event_view.h"
 #include "json_msgpack.h"
+#include "tracker_util.h"
 
 /* JSON text as msgpack, by the core's reader (ints stay ints, 1.0 stays a
  * float, member order kept). */
@@ -37,18 +38,6 @@ static void mp_free(struct mp *m)
     evt_view_close(&m->view);
     evt__event_release(m->e);
     evt__pool_release(m->pool);
-}
-
-/* Feed one event given as JSON to the aggregator; returns add's result. */
-static void log_json(evt_tracker *t, enum evt_event_kind kind,
-                     const char *json)
-{
-    int rc = evt_log_json(t, kind, json);
-    if (rc != EVT_OK) {
-        char err[512];
-        evt_last_error(t, err, sizeof err);
-        fail_msg("evt_log_json: %s", err);
-    }
 }
 
 /* Top-level members evtrack computes (never sent in events). */

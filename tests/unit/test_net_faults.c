@@ -34,6 +34,7 @@
  * requests. */
 #define _GNU_SOURCE /* setenv, memmem */
 #include "test_util.h"
+#include "tracker_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -144,15 +145,6 @@ static double jnum(const cJSON *o, const char *k)
     if (!cJSON_IsNumber(v))
         fail_msg("no number %s", k);
     return v->valuedouble;
-}
-
-static void log_json(evt_tracker *t, enum evt_event_kind k, const char *j)
-{
-    if (evt_log_json(t, k, j) != EVT_OK) {
-        char err[512];
-        evt_last_error(t, err, sizeof err);
-        fail_msg("evt_log_json: %s", err);
-    }
 }
 
 /* ---- the sinks' log: counted, printed with NETF_VERBOSE ---------------- */

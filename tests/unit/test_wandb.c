@@ -31,6 +31,7 @@
  *    it are scrubbed, and auth is HTTP Basic "api:<key>". */
 #define _GNU_SOURCE /* setenv, memmem */
 #include "test_util.h"
+#include "tracker_util.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -269,15 +270,6 @@ static evt_tracker *open_wandb(const char *dir, const char *run_id,
     free(sink);
     free(text);
     return t;
-}
-
-static void log_json(evt_tracker *t, enum evt_event_kind k, const char *j)
-{
-    if (evt_log_json(t, k, j) != EVT_OK) {
-        char err[512];
-        evt_last_error(t, err, sizeof err);
-        fail_msg("evt_log_json: %s", err);
-    }
 }
 
 static void close_ok(evt_tracker *t)

@@ -28,6 +28,7 @@
  *    the journal's opening, those before the record being delivered. */
 #define _GNU_SOURCE /* setenv, memmem */
 #include "test_util.h"
+#include "tracker_util.h"
 
 #include <malloc.h>
 #include <pthread.h>
@@ -96,15 +97,6 @@ static evt_tracker *open_online(const char *dir, const char *run_id,
     evt_tracker *t = open_sink(dir, run_id, cfg);
     free(cfg);
     return t;
-}
-
-static void log_json(evt_tracker *t, enum evt_event_kind k, const char *j)
-{
-    if (evt_log_json(t, k, j) != EVT_OK) {
-        char err[512];
-        evt_last_error(t, err, sizeof err);
-        fail_msg("evt_log_json: %s", err);
-    }
 }
 
 static void flush_ok(evt_tracker *t)

@@ -16,6 +16,7 @@
  *    exit and final records. */
 #define _GNU_SOURCE /* setenv */
 #include "test_util.h"
+#include "tracker_util.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -234,15 +235,6 @@ static evt_tracker *open_offline(const char *dir)
         fail_msg("open: %s", err);
     free(cfg);
     return t;
-}
-
-static void log_json(evt_tracker *t, enum evt_event_kind k, const char *j)
-{
-    if (evt_log_json(t, k, j) != EVT_OK) {
-        char err[512];
-        evt_last_error(t, err, sizeof err);
-        fail_msg("evt_log_json: %s", err);
-    }
 }
 
 #define NSTEPS 400
