@@ -13,7 +13,8 @@
 #     with -DCMAKE_PREFIX_PATH=<prefix> only and built without a warning;
 #     the sink exports exactly evt_sink_entry_v1. It is also built with
 #     `pkg-config evtrack-sdk`, and an object using the HTTP SDK links with
-#     `pkg-config evtrack-sdk-http`.
+#     `pkg-config evtrack-sdk-http` and with find_package(evtrack
+#     COMPONENTS sdk_http), neither asking for libcurl.
 #  4. tests/install/embed.c is compiled with `pkg-config --cflags --libs
 #     evtrack`; it runs a config that loads the CSV sink through "path"
 #     and the installed local-json by name. The CSV must equal
@@ -104,8 +105,26 @@ sdk_flags=$(pkg-config --cflags --libs evtrack-sdk)
 printf '#include <evtrack/sdk/http.h>\nint f(void);\n%s\n' \
   'int f(void) { return evt_http_global_init(); }' >"$tmp/http_use.c"
 http_flags=$(pkg-config --cflags --libs evtrack-sdk-http)
+# libcurl is opened at the first request, never linked (sdk/src/curl_lazy.c)
+case " $(pkg-config --print-requires evtrack-sdk-http | tr '\n' ' ') $http_flags " in
+*curl*) fail "evtrack-sdk-http asks for libcurl: $http_flags" ;;
+esac
 "$cc" -std=c11 -Wall -Wextra -Werror -fPIC -shared -Wl,--no-undefined \
   "$tmp/http_use.c" $http_flags -o "$tmp/http_use.so"
+mkdir -p "$tmp/http-cmake"
+cp "$tmp/http_use.c" "$tmp/http-cmake/"
+cat >"$tmp/http-cmake/CMakeLists.txt" <<'EOF'
+cmake_minimum_required(VERSION 3.16)
+project(http_use C)
+find_package(evtrack REQUIRED COMPONENTS sdk_http)
+add_library(http_use SHARED http_use.c)
+target_link_libraries(http_use PRIVATE evtrack::sdk_http)
+target_link_options(http_use PRIVATE -Wl,--no-undefined)
+EOF
+CC=$cc "$cmake" -S "$tmp/http-cmake" -B "$tmp/http-cmake/build" \
+  -DCMAKE_PREFIX_PATH="$P" >"$tmp/http-cmake.log" 2>&1 &&
+  "$cmake" --build "$tmp/http-cmake/build" >>"$tmp/http-cmake.log" 2>&1 ||
+  { cat "$tmp/http-cmake.log"; fail "find_package(evtrack COMPONENTS sdk_http)"; }
 embed_flags=$(pkg-config --cflags --libs evtrack)
 rpath=$(pkg-config --variable=libdir evtrack)
 "$cc" -std=c11 -Wall -Wextra -Werror "$src/tests/install/embed.c" \
