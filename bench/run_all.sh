@@ -82,7 +82,7 @@ row "   caller, msgpack map, 1 thread, median" caller_msgpack_1t_median_ns ns "<
 row "   caller, msgpack map, 8 threads, median" caller_msgpack_8t_median_ns ns "<= 150" "v <= 150"
 row "   allocations per event, builder, 1 thread" caller_builder_1t_allocs_per_event "" "0" "v == 0"
 row "   allocations per event, builder, 8 threads" caller_builder_8t_allocs_per_event "" "0" "v == 0"
-row "   events logged until the pool stopped growing, 1 thread" caller_builder_1t_warmup_events "" "" ""
+row "   warm-up until the pool stops growing, 1 th." caller_builder_1t_warmup_events "events" "" ""
 row "2. jsonl end to end"                     jsonl_samples_per_s "samp/s" "" ""
 row "   jsonl MB/s"                           jsonl_mb_per_s "MB/s" "" ""
 row "   jsonl vs python json.dumps + append"  jsonl_x_python "x" ">= 60x" "v >= 60"
