@@ -128,6 +128,9 @@ static struct wb_kv *find(const struct wb_kvs *m, const char *key,
 int wb_kvs_set(struct wb_kvs *m, const char *key, size_t klen,
                const char *json, size_t jlen)
 {
+    /* Keys are kept as C strings: a key holding a NUL byte is its part
+     * before it, here too, or setting it again would add it again. */
+    klen = strnlen(key, klen);
     char *j = dupn(json, jlen);
     if (!j)
         return -1;

@@ -20,6 +20,7 @@
 
 struct stask {
     char *name;
+    size_t namelen;     /* bytes of the name (it may hold a NUL) */
     size_t n;           /* samples taken */
     struct wb_kvs cols; /* metric column names, in first-seen order */
 };
@@ -46,11 +47,20 @@ void wb_samples_free(struct wb_samples *s)
     free(s);
 }
 
+/* name is t's name, byte for byte (a name may hold a NUL byte). */
+static int name_is(const msgpack_object *name, const struct stask *t)
+{
+    return name->type == MSGPACK_OBJECT_STR &&
+           name->via.str.size == t->namelen &&
+           (t->namelen == 0 ||
+            memcmp(name->via.str.ptr, t->name, t->namelen) == 0);
+}
+
 static struct stask *find_task(struct wb_samples *s,
                                const msgpack_object *name)
 {
     for (size_t i = 0; i < s->n; i++)
-        if (evt_mp_str_eq(name, s->t[i].name))
+        if (name_is(name, &s->t[i]))
             return &s->t[i];
     return NULL;
 }
@@ -72,6 +82,7 @@ static struct stask *task_of(struct wb_samples *s, const msgpack_object *name)
     memset(t, 0, sizeof *t);
     if (!(t->name = evt_mp_strdup(name)))
         return NULL;
+    t->namelen = name->via.str.size;
     s->n++;
     return t;
 }
@@ -290,14 +301,20 @@ static int out_open(struct out *o, struct wb_files *fs, char *err,
 {
     if (!(o->path = wb_files_tmp(fs, err, errlen)))
         return -1;
-    int fd = open(o->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* O_EXCL: a name taken by another process (a pid reused in another
+     * container on a shared state folder) is never truncated, nor removed
+     * by out_discard (the path is dropped before it). */
+    int fd = open(o->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     int e = errno;
     if (fd >= 0 && !(o->f = fdopen(fd, "wb"))) {
         e = errno;
         close(fd);
+        (void)unlink(o->path);
     }
     if (!o->f) {
         snprintf(err, errlen, "%s: open: %s", o->path, strerror(e));
+        free(o->path);
+        o->path = NULL;
         return -1;
     }
     return 0;
@@ -415,7 +432,7 @@ oom:
 static struct writer *writer_of(struct pass *ps, const msgpack_object *task)
 {
     for (size_t i = 0; i < ps->n; i++)
-        if (ps->w[i].t && evt_mp_str_eq(task, ps->w[i].t->name))
+        if (ps->w[i].t && name_is(task, ps->w[i].t))
             return &ps->w[i];
     return NULL;
 }

@@ -716,7 +716,7 @@ struct heap_figs {
 static void log_mem_run(evt_tracker *t, int n, struct peak *pk,
                         struct heap_figs *h)
 {
-    int every = n / 50;
+    int every = n / 50 ? n / 50 : 1;
     log_json(t, EVT_EV_TASK_CONFIG,
              "{\"task\": \"mem_a\", \"version\": 1, \"config\": {\"task\":"
              " \"mem_a\", \"output_type\": \"multiple_choice\"}}");
@@ -1067,6 +1067,53 @@ static void test_journal_each(void **state)
     tu_rmtree(dir);
 }
 
+
+/* ======================================================================
+ * Names holding a NUL byte (conformance: "nul\0inside", "k\0ey")
+ * ====================================================================== */
+
+/* The task's three samples are one task: its table has 3 rows and its
+ * samples file 3 elements (the sink kept them in memory before); a metric
+ * key holding a NUL byte is one column, not one per sample. */
+static void test_task_name_with_nul(void **state)
+{
+    (void)state;
+    clear_env();
+    char *dir = tu_tmpdir();
+    struct fake_wandb s;
+    fake_wandb_start(&s, dir, NULL, 0);
+    evt_tracker *t = open_online(dir, "nul-task", s.url);
+    for (int i = 0; i < 3; i++) {
+        evt_ev *e = evt_begin(t, EVT_EV_SAMPLE);
+        evt_strn(e, "task", "nul\0inside", 10);
+        evt_int(e, "doc_id", i);
+        evt_map_begin(e, "metrics");
+        evt_double(e, "acc", 1.0);
+        evt_double_k(e, "k\0ey", 4, 0.5); /* one column "k", not three */
+        evt_map_end(e);
+        assert_int_equal(evt_commit(e), EVT_OK);
+    }
+    log_json(t, EVT_EV_RUN_END, "{\"exit_code\": 0}");
+    close_ok(t);
+    cJSON *st = fake_wandb_state(&s);
+    const cJSON *up =
+        upload_named(st, "media/table/nul_eval_results_0_", ".table.json");
+    cJSON *tab = cJSON_Parse(jstr(up, "text"));
+    assert_non_null(tab);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(tab, "data")), 3);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(tab, "columns")),
+                     8 + 2);
+    cJSON_Delete(tab);
+    cJSON *file = cJSON_Parse(
+        jstr(upload_named(st, "samples/nul_eval_samples.json", NULL), "text"));
+    assert_non_null(file);
+    assert_int_equal(cJSON_GetArraySize(file), 3);
+    cJSON_Delete(file);
+    cJSON_Delete(st);
+    fake_wandb_stop(&s);
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1075,6 +1122,7 @@ int main(void)
         cmocka_unit_test(test_two_ends_read_back),
         cmocka_unit_test(test_unwritable_run_files),
         cmocka_unit_test(test_journal_each),
+        cmocka_unit_test(test_task_name_with_nul),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
