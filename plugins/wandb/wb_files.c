@@ -51,6 +51,7 @@ static struct wb_file *entry(struct wb_files *fs, const char *name)
         if (strcmp(fs->v[i].name, name) == 0) {
             drop_bytes(&fs->v[i]);
             fs->v[i].uploaded = 0;
+            fs->v[i].sha[0] = '\0';
             return &fs->v[i];
         }
     char *nm = strdup(name);
@@ -192,6 +193,23 @@ void wb_bytes_close(struct wb_bytes *b)
     if (b->map)
         munmap(b->map, b->n);
     memset(b, 0, sizeof *b);
+}
+
+char *wb_file_key(struct wb_file *f)
+{
+    if (!f->sha[0]) {
+        struct wb_bytes b;
+        char err[16]; /* the upload reports the same failure in full */
+        if (wb_bytes_open(&b, f, err, sizeof err) != 0)
+            return NULL;
+        evt_results_sha256_hex(b.p, b.n, f->sha);
+        wb_bytes_close(&b);
+    }
+    size_t n = strlen(f->name) + sizeof f->sha + 16;
+    char *key = malloc(n);
+    if (key)
+        snprintf(key, n, "%s sha256:%s", f->name, f->sha);
+    return key;
 }
 
 /* ---- table files ------------------------------------------------------- */

@@ -29,6 +29,7 @@ struct wb_file {
     struct evt_buf data; /* the bytes, when path is NULL */
     char *path;          /* else the temporary file that holds them */
     uint64_t size;       /* its size */
+    char sha[65];        /* SHA-256 of the bytes, hex, once wb_file_key ran */
     int uploaded;
 };
 
@@ -78,6 +79,14 @@ int wb_bytes_open(struct wb_bytes *b, const struct wb_file *f, char *err,
 int wb_bytes_map(struct wb_bytes *b, const char *path, uint64_t size,
                  char *err, size_t errlen);
 void wb_bytes_close(struct wb_bytes *b);
+
+/* The key under which the run's state remembers that f reached the
+ * server: its name and the SHA-256 of its bytes, so that a file of the
+ * same name with other bytes (a later run_end's samples file or
+ * results.json) is uploaded again. Heap; NULL when the bytes cannot be
+ * read or on OOM (then f counts as not uploaded, and its upload reports
+ * why). */
+char *wb_file_key(struct wb_file *f);
 
 /* Add the table file of key at step (stem: the key made safe for a path,
  * '/' allowed) with content, and set row[key] to its table-file value

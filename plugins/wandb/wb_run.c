@@ -501,9 +501,11 @@ static int build_end(struct wb_run *r)
     }
     if (rc == 0)
         rc = wb_kvs_merge(&r->summary, &strs);
-    for (size_t i = 0; rc == 0 && i < r->files.n; i++)
-        r->files.v[i].uploaded =
-            wb_state_has_uploaded(&r->st, r->files.v[i].name);
+    for (size_t i = 0; rc == 0 && i < r->files.n; i++) {
+        char *key = wb_file_key(&r->files.v[i]);
+        r->files.v[i].uploaded = key && wb_state_has_uploaded(&r->st, key);
+        free(key);
+    }
     row_free(&w);
     wb_kvs_free(&strs);
     if (rc == 0)

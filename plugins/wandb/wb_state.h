@@ -3,7 +3,8 @@
  * confirmed exchange):
  *
  *   {"version": 1, "storage_id": "...", "entity": "...", "project": "...",
- *    "base_offset": 0, "rows_sent": 12, "uploaded": ["media/..."],
+ *    "base_offset": 0, "rows_sent": 12,
+ *    "uploaded": ["media/... sha256:<hex of the bytes>"],
  *    "finished": false, "exitcode": 0, "summary_sha256": "..."}
  *
  * base_offset is the history line of the journal's first row (0 for a

@@ -147,7 +147,9 @@ static int ensure_bucket(struct wb_run *r, const struct wb_sync_ctx *c,
 
 /* ---- run files --------------------------------------------------------- */
 
-static int announce(struct wb_run *r, const char *name)
+/* Tell the stream that name reached the server, and remember it under
+ * key (wb_file_key) in the run's state. */
+static int announce(struct wb_run *r, const char *name, const char *key)
 {
     char **v = realloc(r->link.announce,
                        (r->link.nannounce + 1) * sizeof *v);
@@ -157,7 +159,7 @@ static int announce(struct wb_run *r, const char *name)
     if (!(v[r->link.nannounce] = strdup(name)))
         return -1;
     r->link.nannounce++;
-    return wb_state_add_uploaded(&r->st, name);
+    return wb_state_add_uploaded(&r->st, key);
 }
 
 static int all_uploaded(const struct wb_run *r)
@@ -176,13 +178,18 @@ static int upload(struct wb_run *r, const struct wb_sync_ctx *c,
     int rc = rc_of(wb_files_upload(c->conn, r->st.entity, r->st.project,
                                    r->id, &r->files, deadline_ns, err,
                                    errlen));
-    for (size_t i = 0; i < r->files.n; i++)
-        if (r->files.v[i].uploaded &&
-            !wb_state_has_uploaded(&r->st, r->files.v[i].name) &&
-            announce(r, r->files.v[i].name) != 0) {
+    for (size_t i = 0; i < r->files.n; i++) {
+        struct wb_file *f = &r->files.v[i];
+        char *key = f->uploaded ? wb_file_key(f) : NULL;
+        int fail = f->uploaded &&
+                   (!key || (!wb_state_has_uploaded(&r->st, key) &&
+                             announce(r, f->name, key) != 0));
+        free(key);
+        if (fail) {
             snprintf(err, errlen, "run files: out of memory");
             return WB_SYNC_TRANSIENT;
         }
+    }
     save(r, err, errlen);
     return rc;
 }

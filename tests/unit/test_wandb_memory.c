@@ -1068,6 +1068,52 @@ static void test_journal_each(void **state)
 }
 
 
+static int count_puts(const struct fake_wandb *s)
+{
+    cJSON *reqs = fake_wandb_requests(s);
+    const cJSON *r;
+    int n = 0;
+    cJSON_ArrayForEach(r, reqs) n += strcmp(jstr(r, "method"), "PUT") == 0;
+    cJSON_Delete(reqs);
+    return n;
+}
+
+/* Online, two run_ends in one process, each flushed: the second end's
+ * samples file and results.json have the names of the first's but other
+ * bytes, and the server gets them again (it kept the first's before: the
+ * name alone was remembered as uploaded). 3 + 3 uploads: the second end's
+ * table is new. A later process that reopens the run (one more event)
+ * uploads nothing again: the state remembers name and SHA-256. */
+static void test_two_ends_online_upload_both(void **state)
+{
+    (void)state;
+    clear_env();
+    char *dir = tu_tmpdir();
+    struct fake_wandb s;
+    fake_wandb_start(&s, dir, NULL, 0);
+    evt_tracker *t = open_online(dir, "two-ends-online", s.url);
+    log_t_samples(t, 0, 3);
+    log_json(t, EVT_EV_RUN_END, "{\"exit_code\": 0}");
+    flush_ok(t);
+    log_t_samples(t, 3, 5);
+    log_json(t, EVT_EV_RUN_END, "{\"exit_code\": 0}");
+    close_ok(t);
+    assert_int_equal(count_puts(&s), 6);
+    cJSON *st = fake_wandb_state(&s);
+    char *want = t_samples(5);
+    expect_upload_text(upload_named(st, "samples/t_eval_samples.json", NULL),
+                       want, strlen(want));
+    free(want);
+    cJSON_Delete(st);
+
+    t = open_online(dir, "two-ends-online", s.url);
+    assert_int_equal(evt_log_scalar(t, "after", 1.0, 9), EVT_OK);
+    close_ok(t);
+    assert_int_equal(count_puts(&s), 6);
+    fake_wandb_stop(&s);
+    tu_rmtree(dir);
+}
+
 /* ======================================================================
  * Names holding a NUL byte (conformance: "nul\0inside", "k\0ey")
  * ====================================================================== */
@@ -1120,6 +1166,7 @@ int main(void)
         cmocka_unit_test(test_small_run_exact_bytes),
         cmocka_unit_test(test_many_samples_flat_heap),
         cmocka_unit_test(test_two_ends_read_back),
+        cmocka_unit_test(test_two_ends_online_upload_both),
         cmocka_unit_test(test_unwritable_run_files),
         cmocka_unit_test(test_journal_each),
         cmocka_unit_test(test_task_name_with_nul),
