@@ -69,39 +69,86 @@ static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
     return 0;
 }
 
-/* Read the record at off of fd into *buf (grown as needed). Its total
- * size, or 0 when there is no whole valid record there (*type -1: out
- * of memory). */
-static uint64_t read_rec_into(int fd, uint64_t off, unsigned char **buf,
-                              size_t *cap, int *type)
+/* Read-ahead per call of pread: records are read through a window of
+ * the file, not with two preads each (a pass over a run's journal at
+ * run_end reads every sample). */
+#define WINDOW (256u * 1024)
+
+/* Read up to n bytes at off; the count (short at end of file), or -1. */
+static ssize_t pread_upto(int fd, unsigned char *p, size_t n, uint64_t off)
 {
-    unsigned char h[REC_HEADER];
-    if (pread_all(fd, h, sizeof h, off) != 0)
-        return 0;
-    uint32_t n = le32(h);
-    if (n > REC_MAX || (h[8] != WB_J_EVENT && h[8] != WB_J_SEAL))
-        return 0;
-    if (n > *cap) {
-        unsigned char *b = realloc(*buf, n);
-        if (!b) {
-            *type = -1; /* out of memory: not a torn record */
-            return 0;
-        }
-        *buf = b;
-        *cap = n;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = pread(fd, p + got, n - got, (off_t)(off + got));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            break;
+        got += (size_t)k;
     }
-    if (n && pread_all(fd, *buf, n, off + REC_HEADER) != 0)
-        return 0;
-    if (rec_crc(h[8], *buf, n) != le32(h + 4))
-        return 0;
-    *type = h[8];
-    return REC_HEADER + (uint64_t)n;
+    return (ssize_t)got;
 }
 
-/* Read the record at off into j->rd. */
-static uint64_t read_rec(struct wb_journal *j, uint64_t off, int *type)
+/* Bytes off .. off + n of fd, from w (refilled from off when they are
+ * not all in it). NULL at end of file or on a read error; *oom 1 when
+ * the window could not grow. */
+static const unsigned char *window_at(int fd, struct wb_jwin *w,
+                                      uint64_t off, size_t n, int *oom)
 {
-    return read_rec_into(j->fd, off, &j->rd, &j->rdcap, type);
+    if (off >= w->start && off - w->start + n <= w->len)
+        return w->buf + (off - w->start);
+    size_t want = n > WINDOW ? n : WINDOW;
+    if (want > w->cap) {
+        unsigned char *b = realloc(w->buf, want);
+        if (!b) {
+            *oom = 1;
+            return NULL;
+        }
+        w->buf = b;
+        w->cap = want;
+    }
+    ssize_t k = pread_upto(fd, w->buf, want, off);
+    w->start = off;
+    w->len = k < 0 ? 0 : (size_t)k;
+    return w->len >= n ? w->buf : NULL;
+}
+
+static void window_free(struct wb_jwin *w)
+{
+    free(w->buf);
+    memset(w, 0, sizeof *w);
+}
+
+/* The record at off of fd, read through w: its payload in *p (valid
+ * until the next read through w) and its total size, or 0 when there is
+ * no whole valid record there (*type -1: out of memory). */
+static uint64_t read_rec_at(int fd, struct wb_jwin *w, uint64_t off,
+                            const unsigned char **p, int *type)
+{
+    int oom = 0;
+    const unsigned char *h = window_at(fd, w, off, REC_HEADER, &oom);
+    if (!h)
+        goto none;
+    uint32_t n = le32(h);
+    unsigned char t = h[8];
+    uint32_t crc = le32(h + 4);
+    if (n > REC_MAX || (t != WB_J_EVENT && t != WB_J_SEAL))
+        return 0;
+    const unsigned char *rec = window_at(fd, w, off, REC_HEADER + (size_t)n,
+                                         &oom);
+    if (!rec)
+        goto none;
+    if (rec_crc(t, rec + REC_HEADER, n) != crc)
+        return 0;
+    *p = rec + REC_HEADER;
+    *type = t;
+    return REC_HEADER + (uint64_t)n;
+none:
+    if (oom)
+        *type = -1; /* out of memory: not a torn record */
+    return 0;
 }
 
 /* Walk the records, calling cb; cut the file after the last valid one. */
@@ -111,8 +158,10 @@ static int scan(struct wb_journal *j, uint64_t end, wb_journal_cb cb,
     uint64_t off = MAGIC_LEN;
     int type = 0, rc = 0;
     while (off < end && rc == 0) {
-        uint64_t n = read_rec(j, off, &type);
+        const unsigned char *p = NULL;
+        uint64_t n = read_rec_at(j->fd, &j->rd, off, &p, &type);
         if (n == 0 && type == -1) {
+            window_free(&j->rd);
             snprintf(err, errlen, "%s: out of memory", j->path);
             return -1;
         }
@@ -120,9 +169,10 @@ static int scan(struct wb_journal *j, uint64_t end, wb_journal_cb cb,
             break;
         j->size = off; /* the records before this one (wb_journal_each) */
         if (cb)
-            rc = cb(ctx, type, j->rd, n - REC_HEADER);
+            rc = cb(ctx, type, p, n - REC_HEADER);
         off += n;
     }
+    window_free(&j->rd); /* the scan is the only reader of j->rd */
     if (rc == 0 && off < end && ftruncate(j->fd, (off_t)off) != 0) {
         snprintf(err, errlen, "%s: ftruncate: %s", j->path, strerror(errno));
         return -1;
@@ -240,8 +290,7 @@ static int each_queued(const struct wb_journal *j, wb_journal_cb cb,
 int wb_journal_each(struct wb_journal *j, wb_journal_cb cb, void *ctx,
                     char *err, size_t errlen)
 {
-    unsigned char *buf = NULL;
-    size_t cap = 0;
+    struct wb_jwin w = {0};
     int type = 0, rc = 0;
     uint64_t off = MAGIC_LEN;
     if (j->fd < 0 || j->pend.oom) {
@@ -250,7 +299,8 @@ int wb_journal_each(struct wb_journal *j, wb_journal_cb cb, void *ctx,
         return -1;
     }
     while (rc == 0 && off < j->size) {
-        uint64_t n = read_rec_into(j->fd, off, &buf, &cap, &type);
+        const unsigned char *p = NULL;
+        uint64_t n = read_rec_at(j->fd, &w, off, &p, &type);
         if (n == 0) {
             snprintf(err, errlen, "%s: %s at offset %llu", j->path,
                      type == -1 ? "out of memory" : "unreadable record",
@@ -258,10 +308,10 @@ int wb_journal_each(struct wb_journal *j, wb_journal_cb cb, void *ctx,
             rc = -1;
             break;
         }
-        rc = cb(ctx, type, buf, n - REC_HEADER);
+        rc = cb(ctx, type, p, n - REC_HEADER);
         off += n;
     }
-    free(buf);
+    window_free(&w);
     return rc == 0 ? each_queued(j, cb, ctx) : rc;
 }
 
@@ -282,8 +332,6 @@ void wb_journal_close(struct wb_journal *j)
     free(j->path);
     j->path = NULL;
     evt_buf_free(&j->pend);
-    free(j->rd);
-    j->rd = NULL;
-    j->rdcap = 0;
+    window_free(&j->rd);
     j->size = 0;
 }
