@@ -1115,6 +1115,74 @@ static void test_two_ends_online_upload_both(void **state)
 }
 
 /* ======================================================================
+ * More tasks than one pass over the journal writes, samples interleaved
+ * ====================================================================== */
+
+#define MANY_TASKS 40 /* > GROUP of wb_samples.c: three passes */
+
+/* The doc ids of an array of rows (table "data": id first) or of
+ * samples-file elements ("doc_id"), as "a,b,c". */
+static char *ids_of(const cJSON *arr, int table)
+{
+    struct text tx = {0};
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr) {
+        const cJSON *id = table ? cJSON_GetArrayItem(e, 0)
+                                : cJSON_GetObjectItem(e, "doc_id");
+        assert_true(cJSON_IsNumber(id));
+        tx_fmt(&tx, "%s%d", tx.p ? "," : "", id->valueint);
+    }
+    return tx.p ? tx.p : strdup("");
+}
+
+/* Sample i goes to task i % 40, three rounds: every task's table and
+ * samples file holds its own three samples, in order, whichever pass
+ * wrote it. */
+static void test_many_tasks_interleaved(void **state)
+{
+    (void)state;
+    clear_env();
+    char *dir = tu_tmpdir();
+    struct fake_wandb s;
+    fake_wandb_start(&s, dir, NULL, 0);
+    evt_tracker *t = open_online(dir, "many-tasks", s.url);
+    for (int i = 0; i < 3 * MANY_TASKS; i++) {
+        char *j = tu_fmt("{\"task\": \"task_%02d\", \"doc_id\": %d, "
+                         "\"target\": \"x\", \"metrics\": {\"acc\": 1}}",
+                         i % MANY_TASKS, i);
+        log_json(t, EVT_EV_SAMPLE, j);
+        free(j);
+    }
+    log_json(t, EVT_EV_RUN_END, "{\"exit_code\": 0}");
+    close_ok(t);
+    cJSON *st = fake_wandb_state(&s);
+    for (int k = 0; k < MANY_TASKS; k++) {
+        char *want = tu_fmt("%d,%d,%d", k, k + MANY_TASKS, k + 2 * MANY_TASKS);
+        char *tname = tu_fmt("media/table/task_%02d_eval_results_0_", k);
+        char *fname = tu_fmt("samples/task_%02d_eval_samples.json", k);
+        cJSON *tab = cJSON_Parse(jstr(upload_named(st, tname, ".table.json"),
+                                      "text"));
+        cJSON *file = cJSON_Parse(jstr(upload_named(st, fname, NULL), "text"));
+        assert_non_null(tab);
+        assert_non_null(file);
+        char *got_t = ids_of(cJSON_GetObjectItem(tab, "data"), 1);
+        char *got_f = ids_of(file, 0);
+        assert_string_equal(got_t, want);
+        assert_string_equal(got_f, want);
+        free(got_t);
+        free(got_f);
+        cJSON_Delete(tab);
+        cJSON_Delete(file);
+        free(want);
+        free(tname);
+        free(fname);
+    }
+    cJSON_Delete(st);
+    fake_wandb_stop(&s);
+    tu_rmtree(dir);
+}
+
+/* ======================================================================
  * Names holding a NUL byte (conformance: "nul\0inside", "k\0ey")
  * ====================================================================== */
 
@@ -1167,6 +1235,7 @@ int main(void)
         cmocka_unit_test(test_many_samples_flat_heap),
         cmocka_unit_test(test_two_ends_read_back),
         cmocka_unit_test(test_two_ends_online_upload_both),
+        cmocka_unit_test(test_many_tasks_interleaved),
         cmocka_unit_test(test_unwritable_run_files),
         cmocka_unit_test(test_journal_each),
         cmocka_unit_test(test_task_name_with_nul),
