@@ -150,7 +150,6 @@ void wb_config_text(const struct wb_kvs *cfg, struct evt_buf *out)
 static void py_str_cell(struct evt_buf *b, const msgpack_object *o)
 {
     char t[64];
-    struct evt_buf tmp;
     switch (o->type) {
     case MSGPACK_OBJECT_STR: wb_json_str(b, o->via.str.ptr, o->via.str.size);
         return;
@@ -174,12 +173,7 @@ static void py_str_cell(struct evt_buf *b, const msgpack_object *o)
             evt_py_float_repr(o->via.f64, t);
         break;
     default: /* containers: their JSON text */
-        evt_buf_init(&tmp);
-        wb_json_obj(&tmp, o);
-        wb_json_str(b, tmp.data ? tmp.data : "", tmp.len);
-        if (tmp.oom)
-            b->oom = 1;
-        evt_buf_free(&tmp);
+        wb_json_obj_text(b, o);
         return;
     }
     wb_json_cstr(b, t);

@@ -86,6 +86,17 @@ void wb_json_obj(struct evt_buf *b, const msgpack_object *o)
         evt_buf_puts(b, "null");
 }
 
+void wb_json_obj_text(struct evt_buf *b, const msgpack_object *o)
+{
+    struct evt_buf t;
+    evt_buf_init(&t);
+    wb_json_obj(&t, o);
+    wb_json_str(b, t.data ? t.data : "", t.len);
+    if (t.oom)
+        b->oom = 1;
+    evt_buf_free(&t);
+}
+
 void wb_json_double(struct evt_buf *b, double d)
 {
     char t[32];

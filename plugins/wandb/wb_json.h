@@ -23,6 +23,9 @@ void wb_json_cstr(struct evt_buf *b, const char *s);
 /* A msgpack value (compact, bare NaN). bin and ext, which have no JSON
  * form, are written as null. */
 void wb_json_obj(struct evt_buf *b, const msgpack_object *o);
+/* o's JSON text (wb_json_obj) as a JSON string: how W&B cells and
+ * history values show a container. */
+void wb_json_obj_text(struct evt_buf *b, const msgpack_object *o);
 /* A double as Python repr, NaN / Infinity / -Infinity for non-finite. */
 void wb_json_double(struct evt_buf *b, double d);
 void wb_json_int(struct evt_buf *b, int64_t v);

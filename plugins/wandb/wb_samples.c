@@ -157,13 +157,7 @@ static void cell(struct evt_buf *b, const msgpack_object *o)
     } else if (scalar(o)) {
         wb_json_obj(b, o);
     } else {
-        struct evt_buf t;
-        evt_buf_init(&t);
-        wb_json_obj(&t, o);
-        wb_json_str(b, t.data ? t.data : "", t.len);
-        if (t.oom)
-            b->oom = 1;
-        evt_buf_free(&t);
+        wb_json_obj_text(b, o);
     }
 }
 

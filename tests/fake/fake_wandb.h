@@ -20,6 +20,19 @@
 
 #include <cjson/cJSON.h>
 
+/* Unset every WANDB_* variable the sink reads, so that the caller's
+ * environment cannot change a test. */
+static inline void fake_wandb_clear_env(void)
+{
+    static const char *const vars[] = {
+        "WANDB_API_KEY", "WANDB_BASE_URL", "WANDB_PROJECT", "WANDB_ENTITY",
+        "WANDB_MODE",    "WANDB_RUN_ID",   "WANDB_NAME",    "WANDB_RUN_GROUP",
+        "WANDB_JOB_TYPE", "WANDB_NOTES",   "WANDB_TAGS",    "WANDB_DIR",
+        NULL};
+    for (int i = 0; vars[i]; i++)
+        unsetenv(vars[i]);
+}
+
 struct fake_wandb {
     pid_t pid;
     int port;

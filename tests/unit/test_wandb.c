@@ -87,13 +87,7 @@ static void sleep_ms(int ms)
 
 static void clear_env(void)
 {
-    static const char *const vars[] = {
-        "WANDB_API_KEY", "WANDB_BASE_URL", "WANDB_PROJECT", "WANDB_ENTITY",
-        "WANDB_MODE",    "WANDB_RUN_ID",   "WANDB_NAME",    "WANDB_RUN_GROUP",
-        "WANDB_JOB_TYPE", "WANDB_NOTES",   "WANDB_TAGS",    "WANDB_DIR",
-        NULL};
-    for (int i = 0; vars[i]; i++)
-        unsetenv(vars[i]);
+    fake_wandb_clear_env();
     setenv("WANDB_API_KEY", KEY, 1);
 }
 

@@ -27,6 +27,7 @@
 #include "../../plugins/wandb/wb_proto.h"
 #include "evtrack/evtrack.h"
 #include "wandb_reader.h"
+#include "../fake/fake_wandb.h"
 
 /* The verified start of a file (protocols.md 2.8). */
 static const unsigned char VERIFIED[] = {
@@ -34,17 +35,6 @@ static const unsigned char VERIFIED[] = {
     0x00, 0x01, 0x08, 0x00, 0xaa, 0x01, 0x18, 0x0a, 0x16, 0x0a, 0x0c, 'c',
     '-',  'l',  'o',  'g',  'g',  'e',  'r',  ' ',  '0',  '.',  '1',  0x12,
     0x06, '0',  '.',  '4',  '0',  '.',  '0'};
-
-static void clear_wandb_env(void)
-{
-    static const char *const vars[] = {
-        "WANDB_API_KEY", "WANDB_BASE_URL", "WANDB_PROJECT", "WANDB_ENTITY",
-        "WANDB_MODE",    "WANDB_RUN_ID",   "WANDB_NAME",    "WANDB_RUN_GROUP",
-        "WANDB_JOB_TYPE", "WANDB_NOTES",   "WANDB_TAGS",    "WANDB_DIR",
-        NULL};
-    for (int i = 0; vars[i]; i++)
-        unsetenv(vars[i]);
-}
 
 /* ---- the reader against the reference bytes ---------------------------- */
 
@@ -376,7 +366,7 @@ static void check_history(const struct wbr_field *body, int64_t step)
 static void test_offline_run_file(void **state)
 {
     (void)state;
-    clear_wandb_env();
+    fake_wandb_clear_env();
     setenv("WANDB_MODE", "offline", 1);
     char *dir = tu_tmpdir();
     evt_tracker *t = open_offline(dir);
