@@ -111,6 +111,15 @@ static inline size_t tu_count_lines(const char *s)
     return n;
 }
 
+/* EVT_TEST_SCALE_DIV (CI's valgrind stage sets 20), at least 1: heavy
+ * loops run n / tu_scale_div() times. */
+static inline int tu_scale_div(void)
+{
+    const char *s = getenv("EVT_TEST_SCALE_DIV");
+    int d = s ? (int)strtol(s, NULL, 10) : 1;
+    return d > 1 ? d : 1;
+}
+
 /* A file of the shared fixtures folder, $EVT_TEST_SOURCE_DIR/../shared
  * (CI has it next to the repository); fails the test when it is missing. */
 static inline char *tu_shared_path(const char *rel)

@@ -57,13 +57,6 @@ static void clear_env(void)
     setenv("WANDB_API_KEY", KEY, 1);
 }
 
-static int scale_div(void)
-{
-    const char *s = getenv("EVT_TEST_SCALE_DIV");
-    int d = s ? (int)strtol(s, NULL, 10) : 1;
-    return d > 1 ? d : 1;
-}
-
 static evt_tracker *open_sink(const char *dir, const char *run_id,
                               const char *cfg)
 {
@@ -751,7 +744,7 @@ static void test_many_samples_flat_heap(void **state)
 {
     (void)state;
     clear_env();
-    int n = FULL_N / scale_div();
+    int n = FULL_N / tu_scale_div();
     int measure = heap_measurable();
     struct peak pk;
     struct heap_figs h;
