@@ -747,7 +747,7 @@ static void test_many_samples_flat_heap(void **state)
     int n = FULL_N / tu_scale_div();
     int measure = heap_measurable();
     struct peak pk;
-    struct heap_figs h;
+    struct heap_figs h = {0}; /* early[] is set once n / 10 samples are in */
     char *dir = tu_tmpdir();
     struct fake_wandb s;
     fake_wandb_start(&s, dir, NULL, 0);
