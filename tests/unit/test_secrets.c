@@ -212,7 +212,7 @@ static char *full_config(const char *dir, int with_failing)
         "{\"nan\": \"${WANDB_API_KEY}\"}}, "
         "{\"name\": \"spill\", \"path\": \"%s/test_sink.so\", \"queue\": "
         "{\"max_events\": 2, \"overflow\": \"spill\"}, \"config\": "
-        "{\"sleep_ms\": 30}}, "
+        "{\"sleep_ms\": 1000}}, "
         "{\"name\": \"dead\", \"path\": \"%s/test_sink.so\", %s, \"config\": "
         "{\"retry_forever\": true}}",
         tu_fixture_dir(), tu_fixture_dir(), RETRY1);
@@ -326,7 +326,10 @@ static void test_no_marker_anywhere(void **state)
     if (evt_open_json(json, f->dir, &t, err, sizeof err) != EVT_OK)
         fail_msg("open: %s", err);
     log_events(t);
-    /* The spool of the slow sink, while it holds events. */
+    /* The spool of the slow sink, while it holds events: its write()
+     * sleeps 1 s per batch of at most 256, so the spilled events stay for
+     * seconds after the 600 samples are logged (with 30 ms, a slow run
+     * under valgrind found the spool already drained). */
     char *spool = tu_fmt("%s/state/spool/spill.spool", f->dir);
     size_t slen;
     char *sbytes = tu_read_file(spool, &slen);
