@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "evtrack/sdk/crc32c.h"
+#include "evtrack/sdk/files.h"
 #include "evtrack/sink.h"
 
 #define FILE_MAGIC "EVTSPL1\n"
@@ -101,24 +102,6 @@ static char *concat(const char *a, const char *b)
     return s;
 }
 
-/* pread until n bytes or end of file; bytes read, or -1 with errno. */
-static ssize_t pread_full(int fd, void *buf, size_t n, uint64_t off)
-{
-    size_t got = 0;
-
-    while (got < n) {
-        ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    return (ssize_t)got;
-}
-
 /* writev all of iov[0..cnt) (modified), looping on short writes;
  * 0, or -1 with errno. */
 static int writev_full(int fd, struct iovec *iov, int cnt)
@@ -199,7 +182,7 @@ static int load_frame(struct evt__spool *s, uint64_t off, uint64_t limit,
 
     if (limit - off < FRAME_HDR)
         return 0;
-    r = pread_full(s->fd, h, FRAME_HDR, off);
+    r = evt_pread_full(s->fd, h, FRAME_HDR, off);
     if (r < 0)
         return EVT_EIO;
     n = get_le32(h + 4);
@@ -208,7 +191,7 @@ static int load_frame(struct evt__spool *s, uint64_t off, uint64_t limit,
         return 0;
     if (ensure_cap(s, n) != EVT_OK)
         return EVT_ENOMEM;
-    r = pread_full(s->fd, s->buf, n, off + FRAME_HDR);
+    r = evt_pread_full(s->fd, s->buf, n, off + FRAME_HDR);
     if (r < 0)
         return EVT_EIO;
     if ((size_t)r < n || masked_crc(s->buf, n) != get_le32(h + 8))
@@ -228,7 +211,7 @@ static uint64_t load_cursor(const struct evt__spool *s)
 
     if (fd < 0)
         return 0;
-    n = pread_full(fd, b, sizeof b, 0);
+    n = evt_pread_full(fd, b, sizeof b, 0);
     close(fd);
     if (n != (ssize_t)CURSOR_LEN || get_le32(b + 8) != masked_crc(b, 8))
         return 0;
@@ -326,7 +309,7 @@ static int check_header(struct evt__spool *s, uint64_t *size, char *err,
 {
     char h[FILE_HDR];
     size_t n = *size < FILE_HDR ? (size_t)*size : FILE_HDR;
-    ssize_t r = pread_full(s->fd, h, n, 0);
+    ssize_t r = evt_pread_full(s->fd, h, n, 0);
 
     if (r < 0)
         return set_err(err, errlen, s->path, "read", errno, EVT_EIO);

@@ -53,23 +53,13 @@ static int mkdirs_for(const char *path, char *err, size_t errlen)
     return rc;
 }
 
-/* Read exactly n bytes at off. 0, or -1 (errno set). */
+/* Read exactly n bytes at off. 0, or -1 (errno set; EIO when short). */
 static int pread_all(int fd, char *buf, size_t n, off_t off)
 {
-    while (n > 0) {
-        ssize_t r = pread(fd, buf, n, off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            if (r == 0)
-                errno = EIO;
-            return -1;
-        }
-        buf += r;
-        n -= (size_t)r;
-        off += r;
-    }
-    return 0;
+    ssize_t r = evt_pread_full(fd, buf, n, (uint64_t)off);
+    if (r >= 0 && (size_t)r != n)
+        errno = EIO;
+    return r >= 0 && (size_t)r == n ? 0 : -1;
 }
 
 /* Offset just after the last '\n' in the first size bytes of fd (0 when

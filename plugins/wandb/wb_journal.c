@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "evtrack/sdk/crc32c.h"
+#include "evtrack/sdk/files.h"
 
 #define MAGIC "EVTWBJ1\n"
 #define MAGIC_LEN 8
@@ -34,20 +35,10 @@ static uint32_t rec_crc(unsigned char type, const void *p, size_t n)
     return evt_crc32c_mask(evt_crc32c(evt_crc32c(0, &type, 1), p, n));
 }
 
+/* Exactly n bytes at off: 0, or -1 (end of file: a torn record). */
 static int pread_all(int fd, void *p, size_t n, uint64_t off)
 {
-    char *c = p;
-    while (n > 0) {
-        ssize_t k = pread(fd, c, n, (off_t)off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1; /* error or end of file: a torn record */
-        c += k;
-        n -= (size_t)k;
-        off += (uint64_t)k;
-    }
-    return 0;
+    return evt_pread_full(fd, p, n, off) == (ssize_t)n ? 0 : -1;
 }
 
 static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
@@ -74,23 +65,6 @@ static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
  * run_end reads every sample). */
 #define WINDOW (256u * 1024)
 
-/* Read up to n bytes at off; the count (short at end of file), or -1. */
-static ssize_t pread_upto(int fd, unsigned char *p, size_t n, uint64_t off)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t k = pread(fd, p + got, n - got, (off_t)(off + got));
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -1;
-        if (k == 0)
-            break;
-        got += (size_t)k;
-    }
-    return (ssize_t)got;
-}
-
 /* Bytes off .. off + n of fd, from w (refilled from off when they are
  * not all in it). NULL at end of file or on a read error; *oom 1 when
  * the window could not grow. */
@@ -109,7 +83,7 @@ static const unsigned char *window_at(int fd, struct wb_jwin *w,
         w->buf = b;
         w->cap = want;
     }
-    ssize_t k = pread_upto(fd, w->buf, want, off);
+    ssize_t k = evt_pread_full(fd, w->buf, want, off);
     w->start = off;
     w->len = k < 0 ? 0 : (size_t)k;
     return w->len >= n ? w->buf : NULL;

@@ -75,6 +75,22 @@ int evt_write_all(int fd, const void *data, size_t n)
     return 0;
 }
 
+ssize_t evt_pread_full(int fd, void *p, size_t n, uint64_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, (char *)p + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
 static void sync_dir_of(const char *path)
 {
     char *copy = strdup(path);

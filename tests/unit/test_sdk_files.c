@@ -1,7 +1,10 @@
 /* test_sdk_files.c -- sdk file helpers and the event view. */
 #include "test_util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "evtrack/sdk/event_view.h"
 #include "evtrack/sdk/files.h"
@@ -103,6 +106,30 @@ static void test_write_file_atomic(void **state)
     tu_rmtree(dir);
 }
 
+static void test_pread_full(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *path = tu_fmt("%s/f", dir);
+    tu_write_file(path, "0123456789");
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    char buf[16] = {0};
+    assert_int_equal(evt_pread_full(fd, buf, 4, 3), 4);
+    assert_memory_equal(buf, "3456", 4);
+    /* past the end: the count read, short */
+    assert_int_equal(evt_pread_full(fd, buf, 16, 7), 3);
+    assert_memory_equal(buf, "789", 3);
+    assert_int_equal(evt_pread_full(fd, buf, 4, 10), 0);
+    assert_int_equal(evt_pread_full(fd, buf, 0, 0), 0);
+    close(fd);
+    errno = 0;
+    assert_int_equal(evt_pread_full(fd, buf, 4, 0), -1);
+    assert_int_equal(errno, EBADF);
+    free(path);
+    tu_rmtree(dir);
+}
+
 static void test_event_view(void **state)
 {
     (void)state;
@@ -140,6 +167,7 @@ int main(void)
         cmocka_unit_test(test_safe_component),
         cmocka_unit_test(test_model_name_sanitized),
         cmocka_unit_test(test_write_file_atomic),
+        cmocka_unit_test(test_pread_full),
         cmocka_unit_test(test_event_view),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,8 @@
 #define EVTRACK_SDK_FILES_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 /* "a/b" (just b when a is empty), heap; NULL on OOM. */
 char *evt_path_join(const char *a, const char *b);
@@ -11,6 +13,10 @@ char *evt_path_join(const char *a, const char *b);
 /* write(2) all of p[0..n) to fd, retrying on EINTR and short writes.
  * 0, or -1 with errno set. */
 int evt_write_all(int fd, const void *p, size_t n);
+
+/* pread(2) n bytes at off into p, retrying on EINTR and short reads. The
+ * count read, short only at end of file, or -1 with errno set. */
+ssize_t evt_pread_full(int fd, void *p, size_t n, uint64_t off);
 
 /* Create path holding data only if no file has that name yet: the data is
  * written and fsynced under a temp name, then hard-linked to path, so path
