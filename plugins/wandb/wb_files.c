@@ -66,33 +66,46 @@ static struct wb_file *entry(struct wb_files *fs, const char *name)
     return f;
 }
 
-int wb_files_add(struct wb_files *fs, const char *name, struct evt_buf *data)
+/* wb_files_add and wb_files_add_path, giving the entry (NULL on OOM). */
+static struct wb_file *add_bytes(struct wb_files *fs, const char *name,
+                                 struct evt_buf *data)
 {
     struct wb_file *f = data->oom ? NULL : entry(fs, name);
     if (!f) {
         evt_buf_free(data);
-        return -1;
+        return NULL;
     }
     f->data = *data;
     f->size = data->len;
     evt_buf_init(data);
-    return 0;
+    return f;
 }
 
-int wb_files_add_path(struct wb_files *fs, const char *name, char **path,
-                      uint64_t size)
+static struct wb_file *add_path(struct wb_files *fs, const char *name,
+                                char **path, uint64_t size)
 {
     struct wb_file *f = entry(fs, name);
     if (!f) {
         (void)unlink(*path);
         free(*path);
         *path = NULL;
-        return -1;
+        return NULL;
     }
     f->path = *path;
     f->size = size;
     *path = NULL;
-    return 0;
+    return f;
+}
+
+int wb_files_add(struct wb_files *fs, const char *name, struct evt_buf *data)
+{
+    return add_bytes(fs, name, data) ? 0 : -1;
+}
+
+int wb_files_add_path(struct wb_files *fs, const char *name, char **path,
+                      uint64_t size)
+{
+    return add_path(fs, name, path, size) ? 0 : -1;
 }
 
 void wb_files_sweep(struct wb_files *fs)
@@ -263,8 +276,10 @@ int wb_table_file(struct wb_files *fs, struct wb_kvs *row, const char *key,
         evt_buf_free(content);
         return -1;
     }
-    int rc = wb_files_add(fs, path, content) != 0 ||
-                     table_ref(row, key, path, sha, size, ncols, nrows) != 0
+    struct wb_file *f = add_bytes(fs, path, content);
+    if (f) /* known already: wb_file_key need not hash the bytes again */
+        memcpy(f->sha, sha, sizeof f->sha);
+    int rc = !f || table_ref(row, key, path, sha, size, ncols, nrows) != 0
                  ? -1
                  : 0;
     free(path);
@@ -283,8 +298,10 @@ int wb_table_file_at(struct wb_files *fs, struct wb_kvs *row,
         *path = NULL;
         return -1;
     }
-    int rc = wb_files_add_path(fs, name, path, size) != 0 ||
-                     table_ref(row, key, name, sha, size, ncols, nrows) != 0
+    struct wb_file *f = add_path(fs, name, path, size);
+    if (f)
+        snprintf(f->sha, sizeof f->sha, "%s", sha);
+    int rc = !f || table_ref(row, key, name, sha, size, ncols, nrows) != 0
                  ? -1
                  : 0;
     free(name);

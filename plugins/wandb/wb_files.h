@@ -29,7 +29,7 @@ struct wb_file {
     struct evt_buf data; /* the bytes, when path is NULL */
     char *path;          /* else the temporary file that holds them */
     uint64_t size;       /* its size */
-    char sha[65];        /* SHA-256 of the bytes, hex, once wb_file_key ran */
+    char sha[65];        /* SHA-256 of the bytes, hex, once known */
     int uploaded;
 };
 
