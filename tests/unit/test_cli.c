@@ -4,41 +4,16 @@
 #include "test_util.h"
 
 #include <sys/stat.h>
-#include <sys/wait.h>
-
-struct out {
-    int code;
-    char *text; /* stdout and stderr together */
-};
-
-/* Run a shell command line, capturing its output and exit code. */
-static struct out run(const char *dir, const char *cmdline)
-{
-    char *log = tu_fmt("%s/cli.out", dir);
-    char *cmd = tu_fmt("%s >%s 2>&1", cmdline, log);
-    int st = system(cmd);
-    struct out o = {WIFEXITED(st) ? WEXITSTATUS(st) : -1,
-                    tu_read_file(log, NULL)};
-    assert_non_null(o.text);
-    free(cmd);
-    free(log);
-    return o;
-}
-
-static char *evtrack_bin(void)
-{
-    return tu_fmt("%s/bin/evtrack", getenv("EVT_TEST_BUILD_DIR"));
-}
 
 static void test_help_and_usage_exit_codes(void **state)
 {
     (void)state;
-    char *dir = tu_tmpdir(), *bin = evtrack_bin();
+    char *dir = tu_tmpdir(), *bin = tu_evtrack_bin();
     const char *ok[] = {"--help", "plugins --help", "check-config --help",
                         "--version"};
     for (size_t i = 0; i < 4; i++) {
         char *c = tu_fmt("%s %s", bin, ok[i]);
-        struct out o = run(dir, c);
+        struct tu_out o = tu_run(dir, c);
         assert_int_equal(o.code, 0);
         assert_non_null(strstr(o.text, i == 3 ? "evtrack 0." : "usage: evtrack"));
         free(o.text), free(c);
@@ -46,7 +21,7 @@ static void test_help_and_usage_exit_codes(void **state)
     const char *bad[] = {"", "frobnicate", "check-config", "plugins extra"};
     for (size_t i = 0; i < 4; i++) {
         char *c = tu_fmt("%s %s", bin, bad[i]);
-        struct out o = run(dir, c);
+        struct tu_out o = tu_run(dir, c);
         assert_int_equal(o.code, 2);
         assert_non_null(strstr(o.text, "usage: evtrack"));
         free(o.text), free(c);
@@ -58,7 +33,7 @@ static void test_help_and_usage_exit_codes(void **state)
 static void test_check_config(void **state)
 {
     (void)state;
-    char *dir = tu_tmpdir(), *bin = evtrack_bin();
+    char *dir = tu_tmpdir(), *bin = tu_evtrack_bin();
     char *good = tu_fmt("%s/good.json", dir), *badf = tu_fmt("%s/bad.json", dir);
     char *text = tu_fmt("{\"output_dir\": \"out\", \"sinks\": [{\"path\": "
                         "\"%s/test_sink.so\", \"config\": {}}]}",
@@ -70,19 +45,19 @@ static void test_check_config(void **state)
                   tu_fixture_dir());
     tu_write_file(badf, text);
     char *c = tu_fmt("%s check-config %s", bin, good);
-    struct out o = run(dir, c);
+    struct tu_out o = tu_run(dir, c);
     assert_int_equal(o.code, 0);
     assert_string_equal(o.text, "ok\n");
     free(o.text), free(c);
     c = tu_fmt("%s check-config %s", bin, badf);
-    o = run(dir, c);
+    o = tu_run(dir, c);
     assert_int_equal(o.code, 2);
     char *want = tu_fmt("evtrack: %s: sinks[0].queue.overflow: expected one "
                         "of", badf);
     assert_non_null(strstr(o.text, want));
     free(want), free(o.text), free(c), free(text);
     c = tu_fmt("%s check-config %s/missing.json", bin, dir);
-    o = run(dir, c);
+    o = tu_run(dir, c);
     assert_int_equal(o.code, 2);
     assert_non_null(strstr(o.text, "missing.json: cannot open"));
     free(o.text), free(c);
@@ -100,19 +75,19 @@ static void test_installed_command_finds_its_plugins(void **state)
     char *c = tu_fmt("%s --install %s --prefix %s/prefix",
                      getenv("EVT_TEST_CMAKE"), getenv("EVT_TEST_BUILD_DIR"),
                      dir);
-    struct out o = run(dir, c);
+    struct tu_out o = tu_run(dir, c);
     assert_int_equal(o.code, 0);
     free(o.text), free(c);
     char *plugdir = tu_fmt("%s/prefix/lib/evtrack/plugins", dir);
     c = tu_fmt("mkdir -p %s && cp %s/test_sink.so %s/evtrack-sink-test.so && "
                "cp %s/bad_major.so %s/evtrack-sink-old.so",
                plugdir, tu_fixture_dir(), plugdir, tu_fixture_dir(), plugdir);
-    o = run(dir, c);
+    o = tu_run(dir, c);
     assert_int_equal(o.code, 0);
     free(o.text), free(c);
     c = tu_fmt("env -u EVTRACK_PLUGIN_PATH -u LD_LIBRARY_PATH "
                "%s/prefix/bin/evtrack plugins", dir);
-    o = run(dir, c);
+    o = tu_run(dir, c);
     assert_int_equal(o.code, 1); /* one plugin was refused */
     char *line = tu_fmt("test                 1.0        1.0    %s/"
                         "evtrack-sink-test.so", plugdir);

@@ -10,30 +10,10 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <cjson/cJSON.h>
 
 /* ---- helpers ---------------------------------------------------------- */
-
-struct out {
-    int code;
-    char *text; /* stdout and stderr together */
-};
-
-/* Run a shell command line, capturing its output and exit code. */
-static struct out run(const char *dir, const char *cmdline)
-{
-    char *log = tu_fmt("%s/cli.out", dir);
-    char *cmd = tu_fmt("%s >%s 2>&1", cmdline, log);
-    int st = system(cmd);
-    struct out o = {WIFEXITED(st) ? WEXITSTATUS(st) : -1,
-                    tu_read_file(log, NULL)};
-    assert_non_null(o.text);
-    free(cmd);
-    free(log);
-    return o;
-}
 
 static char *real_dir(void)
 {
@@ -72,13 +52,13 @@ static void copy_real(const char *name, const char *dir, const char *as)
 }
 
 /* Run evtrack ingest with config text cfg (written to dir/c.json). */
-static struct out ingest(const char *dir, const char *cfg, const char *paths)
+static struct tu_out ingest(const char *dir, const char *cfg, const char *paths)
 {
     char *cpath = tu_fmt("%s/c.json", dir);
     tu_write_file(cpath, cfg);
     char *c = tu_fmt("%s/bin/evtrack ingest -c %s %s",
                      getenv("EVT_TEST_BUILD_DIR"), cpath, paths);
-    struct out o = run(dir, c);
+    struct tu_out o = tu_run(dir, c);
     free(c);
     free(cpath);
     return o;
@@ -89,7 +69,7 @@ static char *find_one(const char *dir, const char *glob)
 {
     char *c = tu_fmt("find %s/out -type f -name '%s' ! -name '*.tmp.*'", dir,
                      glob);
-    struct out o = run(dir, c);
+    struct tu_out o = tu_run(dir, c);
     free(c);
     assert_int_equal(o.code, 0);
     char *nl = strchr(o.text, '\n');
@@ -190,7 +170,7 @@ static void roundtrip_one(const char *name)
                        " \"local-json\", \"config\": {\"layout\": \"%s\"}}]}",
                        dir, layout);
     char *path = tu_fmt("%s/%s", rd, name);
-    struct out o = ingest(dir, cfg, path);
+    struct tu_out o = ingest(dir, cfg, path);
     if (o.code != 0)
         fail_msg("%s: exit %d:\n%s", name, o.code, o.text);
     char *got_path = find_one(dir, "*.json");
@@ -255,7 +235,7 @@ static void test_lmms_folder_samples_bytes(void **state)
     char *cfg = tu_fmt("{\"output_dir\": \"%s/out\", \"sinks\": ["
                        "{\"plugin\": \"local-json\"}, {\"plugin\": \"jsonl\","
                        " \"config\": {\"filter_key\": false}}]}", dir);
-    struct out o = ingest(dir, cfg, in);
+    struct tu_out o = ingest(dir, cfg, in);
     if (o.code != 0)
         fail_msg("exit %d:\n%s", o.code, o.text);
     assert_non_null(strstr(o.text, "lmms-eval, 1 tasks, 1 results, "
@@ -287,7 +267,7 @@ static void test_json_array_samples(void **state)
     char *cfg = tu_fmt("{\"output_dir\": \"%s/out\", \"sinks\": [{\"plugin\":"
                        " \"jsonl\", \"config\": {\"layout\": \"lm-eval\"}}]}",
                        dir);
-    struct out o = ingest(dir, cfg, in);
+    struct tu_out o = ingest(dir, cfg, in);
     if (o.code != 0)
         fail_msg("exit %d:\n%s", o.code, o.text);
     char *arr_text = read_real("lmeval_0.4.2era_samples_wmdp_bio_JSONARRAY.jsonl");
@@ -315,7 +295,7 @@ static void test_bad_inputs(void **state)
     char *cfg = tu_fmt("{\"output_dir\": \"%s/out\", \"sinks\": [{\"plugin\":"
                        " \"local-json\"}]}", dir);
     char *paths = tu_fmt("%s/missing.json", dir);
-    struct out o = ingest(dir, cfg, paths);
+    struct tu_out o = ingest(dir, cfg, paths);
     assert_int_equal(o.code, 2);
     assert_non_null(strstr(o.text, "missing.json: cannot open"));
     free(o.text), free(paths);
@@ -355,17 +335,17 @@ static void test_usage_and_sink_failure(void **state)
     char *dir = tu_tmpdir();
     char *c = tu_fmt("%s/bin/evtrack ingest --help",
                      getenv("EVT_TEST_BUILD_DIR"));
-    struct out o = run(dir, c);
+    struct tu_out o = tu_run(dir, c);
     assert_int_equal(o.code, 0);
     assert_non_null(strstr(o.text, "usage: evtrack ingest -c CONFIG PATH"));
     free(o.text), free(c);
     c = tu_fmt("%s/bin/evtrack ingest x.json", getenv("EVT_TEST_BUILD_DIR"));
-    o = run(dir, c);
+    o = tu_run(dir, c);
     assert_int_equal(o.code, 2);
     assert_non_null(strstr(o.text, "usage: evtrack ingest"));
     free(o.text), free(c);
     c = tu_fmt("%s/bin/evtrack --help", getenv("EVT_TEST_BUILD_DIR"));
-    o = run(dir, c);
+    o = tu_run(dir, c);
     assert_non_null(strstr(o.text, "  ingest -c CONFIG PATH..."));
     free(o.text), free(c);
     /* a sink that cannot start: its events are dead-lettered, exit 1 */

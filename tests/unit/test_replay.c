@@ -6,7 +6,6 @@
 
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include "evtrack/evtrack.h"
@@ -204,33 +203,21 @@ static unsigned kind_of(unsigned long long seq, int n)
 
 /* ---- running the command ----------------------------------------------------*/
 
-struct out {
-    int code;
-    char *text; /* stdout and stderr together */
-};
-
-static char *evtrack_bin(void)
-{
-    return tu_fmt("%s/bin/evtrack", getenv("EVT_TEST_BUILD_DIR"));
-}
-
 /* Run `evtrack <args>` in dir, capturing its output and exit code. */
-static struct out run(const char *dir, const char *args)
+static struct tu_out run(const char *dir, const char *args)
 {
-    char *bin = evtrack_bin(), *log = tu_fmt("%s/cli.out", dir);
-    char *cmd = tu_fmt("cd %s && %s %s >%s 2>&1", dir, bin, args, log);
-    int st = system(cmd);
-    struct out o = {WIFEXITED(st) ? WEXITSTATUS(st) : -1,
-                    tu_read_file(log, NULL)};
-    assert_non_null(o.text);
-    free(cmd), free(log), free(bin);
+    char *bin = tu_evtrack_bin();
+    char *cmd = tu_fmt("cd %s && %s %s", dir, bin, args);
+    struct tu_out o = tu_run(dir, cmd);
+    free(cmd);
+    free(bin);
     return o;
 }
 
 static void expect_run(const char *dir, const char *args, int code,
                        const char *needle)
 {
-    struct out o = run(dir, args);
+    struct tu_out o = run(dir, args);
     if (o.code != code || (needle && !strstr(o.text, needle)))
         fail_msg("evtrack %s: exit %d (expected %d), output:\n%s\n"
                  "(expected to contain: %s)", args, o.code, code, o.text,
@@ -241,7 +228,7 @@ static void expect_run(const char *dir, const char *args, int code,
 /* Start `evtrack <args>` in the background; its pid. */
 static pid_t start(const char *dir, const char *args)
 {
-    char *bin = evtrack_bin();
+    char *bin = tu_evtrack_bin();
     char *cmd = tu_fmt("cd %s && exec %s %s >%s/bg.out 2>&1", dir, bin, args,
                        dir);
     pid_t pid = fork();
@@ -523,7 +510,7 @@ static void test_dry_run_sends_nothing(void **state)
     char *before = tu_read_file(rej, &len_before);
     char *cfg = config_file(f->dir, "ok.json", "", "");
     char *args = tu_fmt("replay --dry-run -c %s", cfg);
-    struct out o = run(f->dir, args);
+    struct tu_out o = run(f->dir, args);
     assert_int_equal(o.code, 0);
     const char *want[] = {"sink net: 400 events would be sent",
                           "run ids: run-a (300), run-b (100)",
@@ -558,7 +545,7 @@ static void test_usage_and_config_errors(void **state)
     char *cfg = config_file(f->dir, "ok.json", "", "");
     char *args = tu_fmt("replay --sink net --sink bogus -c %s", cfg);
     expect_run(f->dir, args, 2, "--sink \"bogus\"");
-    struct out o = run(f->dir, args);
+    struct tu_out o = run(f->dir, args);
     assert_non_null(strstr(o.text, "(its sinks: net, other)"));
     free(o.text), free(args);
     args = tu_fmt("replay -c %s", cfg);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* A fresh folder under /tmp (heap string); remove with tu_rmtree. */
@@ -170,6 +171,32 @@ static inline char *tu_find_one(const char *dir, const char *suffix)
     if (!found)
         fail_msg("no file ending with %s in %s", suffix, dir);
     return found;
+}
+
+/* The evtrack command of the build under test (heap string). */
+static inline char *tu_evtrack_bin(void)
+{
+    return tu_fmt("%s/bin/evtrack", getenv("EVT_TEST_BUILD_DIR"));
+}
+
+/* A command's exit code and its output, stdout and stderr together. */
+struct tu_out {
+    int code;
+    char *text; /* heap */
+};
+
+/* Run a shell command line, its output captured through dir/cli.out. */
+static inline struct tu_out tu_run(const char *dir, const char *cmdline)
+{
+    char *log = tu_fmt("%s/cli.out", dir);
+    char *cmd = tu_fmt("%s >%s 2>&1", cmdline, log);
+    int st = system(cmd);
+    struct tu_out o = {WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+                       tu_read_file(log, NULL)};
+    assert_non_null(o.text);
+    free(cmd);
+    free(log);
+    return o;
 }
 
 #endif
