@@ -23,6 +23,13 @@ static const char *api_output_dir(const evt_host *h)
 static const char *api_state_dir(const evt_host *h) { return h->state_dir; }
 static const char *api_run_stamp(const evt_host *h) { return h->run_stamp; }
 
+/* Called from write(), on the worker's thread: no lock needed. */
+static void api_batch_done(evt_host *h, size_t n)
+{
+    if (h && n > h->batch_done)
+        h->batch_done = n < h->batch_n ? n : h->batch_n;
+}
+
 static uint32_t ev_kind(const evt_event *e) { return e->kind; }
 static uint64_t ev_seq(const evt_event *e) { return e->seq; }
 static int64_t ev_time_ns(const evt_event *e) { return e->time_ns; }
@@ -62,4 +69,5 @@ const struct evt_host_api evt__host_api = {
     .ev_msgpack = ev_msgpack,
     .ev_retain = evt__event_retain,
     .ev_release = evt__event_release,
+    .batch_done = api_batch_done,
 };

@@ -95,6 +95,9 @@ struct evt_host {
     struct evt_event *batch[EVT__BATCH_MAX];
     size_t batch_n;
     int batch_from_spool;
+    /* Leading events of the batch the sink said it handled during the
+     * current write() (api->batch_done); written by the worker only. */
+    size_t batch_done;
 
     struct evt__spool *spool; /* for overflow: spill, else NULL */
     struct evt__spool *dlq;   /* opened on first dead letter */

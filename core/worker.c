@@ -177,6 +177,8 @@ static void dead_letter(struct evt_host *h, struct evt_event *const *ev,
                         size_t n)
 {
     char err[256];
+    if (n == 0) /* all of a batch was handled (api->batch_done) */
+        return;
     if (!h->dlq &&
         evt__spool_open(h->dlq_path, EVT_SPOOL_SYNC_NONE, &h->dlq, NULL, err,
                         sizeof err) != EVT_OK) {
@@ -396,6 +398,27 @@ static int backoff_sleep(struct evt_host *h, unsigned attempt)
     return cut;
 }
 
+/* The sink handled the first h->batch_done events of a batch it did not
+ * take whole (api->batch_done): count them written and drop them, so that
+ * only the rest is retried or dead-lettered. A holding sink's and a
+ * spooled batch are settled whole (the held list and the spool's ack
+ * cover whole batches), so there the report is ignored. */
+static void drop_done_prefix(struct evt_host *h)
+{
+    size_t k = h->batch_done;
+    h->batch_done = 0;
+    if (k == 0 || h->holds || h->batch_from_spool)
+        return;
+    struct evt_event *done[EVT__BATCH_MAX];
+    memcpy(done, h->batch, k * sizeof *done);
+    pthread_mutex_lock(&h->mu); /* close may read the batch when it hangs */
+    memmove(h->batch, h->batch + k, (h->batch_n - k) * sizeof *h->batch);
+    h->batch_n -= k;
+    h->written += k;
+    pthread_mutex_unlock(&h->mu);
+    evt__event_release_many(done, k);
+}
+
 /* Call write() until it takes the batch, retries run out, or it fails. */
 static enum outcome deliver(struct evt_host *h)
 {
@@ -403,10 +426,13 @@ static enum outcome deliver(struct evt_host *h)
     for (unsigned attempt = 0;; attempt++) {
         if (!h->enabled)
             return DEAD_LETTERED;
+        h->batch_done = 0;
         int rc = h->plugin.vt.write(h->instance, ev, h->batch_n);
         if (atomic_load(&h->abandoned))
             return PARKED;
-        if (rc == EVT_OK) {
+        if (rc != EVT_OK)
+            drop_done_prefix(h);
+        if (rc == EVT_OK || (rc == EVT_RETRY && h->batch_n == 0)) {
             pthread_mutex_lock(&h->mu);
             h->written += h->batch_n;
             pthread_mutex_unlock(&h->mu);

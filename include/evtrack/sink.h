@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 #define EVT_SINK_ABI_MAJOR 1
-#define EVT_SINK_ABI_MINOR 0
+#define EVT_SINK_ABI_MINOR 1
 #define EVT_SINK_ABI_VERSION \
     (((uint32_t)EVT_SINK_ABI_MAJOR << 16) | (uint32_t)EVT_SINK_ABI_MINOR)
 #define EVT_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -127,8 +127,24 @@ struct evt_host_api {
     /* write() lends events for the call only; retain keeps one longer. */
     void (*ev_retain)(const evt_event *e);
     void (*ev_release)(const evt_event *e);
-    /* v1.1+ fields go here. */
+
+    /* v1.1. From write(), before it returns anything but EVT_OK: the
+     * first n events of the batch are handled for good (on disk, sent),
+     * so the host counts them written, calls write() again with the rest
+     * only, and when it gives up puts only the rest in the dead-letter
+     * file, where a replay would deliver them a second time. Ignored for
+     * a sink with EVT_SINK_F_HOLDS and for a batch read back from the
+     * spool (both settle whole batches). */
+    void (*batch_done)(evt_host *h, size_t n);
+    /* v1.2+ fields go here. */
 };
+
+/* 1 when the host's api table has field f: for a sink that declares an
+ * older minor than the header it was built with (ABI.md section 3). */
+#define EVT_API_HAS(api, f)                                              \
+    (offsetof(struct evt_host_api, f) + sizeof((api)->f) <=              \
+         (api)->struct_size &&                                           \
+     (api)->f != NULL)
 
 /* A declared config key; arrays end with a {NULL} entry. */
 struct evt_config_key {

@@ -700,6 +700,18 @@ static void mark_done(struct jl *s, const evt_event *e)
     s->done_seq = s->api->ev_seq(e);
 }
 
+/* A batch failed part way: tell the host how many of its leading events
+ * are on disk, so that it retries, and dead-letters when it gives up,
+ * only the others (a replay would write those lines a second time). */
+static void report_done(struct jl *s, const evt_event *const *ev, size_t n)
+{
+    size_t k = 0;
+    while (k < n && already_done(s, ev[k]))
+        k++;
+    if (k && EVT_API_HAS(s->api, batch_done))
+        s->api->batch_done(s->h, k);
+}
+
 static int write_events(void *inst, const evt_event *const *ev, size_t n)
 {
     struct jl *s = inst;
@@ -717,10 +729,13 @@ static int write_events(void *inst, const evt_event *const *ev, size_t n)
     }
     if (rc != EVT_OK) { /* the host retries this batch: drop what waits */
         drop_pending(s);
+        report_done(s, ev, n);
         return rc;
     }
-    if (flush_pending(s) != EVT_OK)
+    if (flush_pending(s) != EVT_OK) {
+        report_done(s, ev, n);
         return EVT_RETRY;
+    }
     if (s->sync == JL_SYNC_ALWAYS && sync_files(s) != 0)
         return EVT_RETRY;
     return EVT_OK;

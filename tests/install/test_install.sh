@@ -207,7 +207,7 @@ cat >"$tmp/list.json" <<EOF
 {"version": 1, "plugin_dirs": ["csv-build"], "sinks": []}
 EOF
 "$P/bin/evtrack" plugins -c "$tmp/list.json" >"$tmp/plugins2.out"
-grep -qE "^csv +1\.0\.0 +1\.0 +$so\$" "$tmp/plugins2.out" ||
+grep -qE "^csv +1\.0\.0 +1\.1 +$so\$" "$tmp/plugins2.out" ||
   { cat "$tmp/plugins2.out"; fail "evtrack plugins -c: no csv"; }
 cat >"$tmp/demo.json" <<EOF
 {

@@ -89,7 +89,7 @@ static void test_installed_command_finds_its_plugins(void **state)
                "%s/prefix/bin/evtrack plugins", dir);
     o = tu_run(dir, c);
     assert_int_equal(o.code, 1); /* one plugin was refused */
-    char *line = tu_fmt("test                 1.0        1.0    %s/"
+    char *line = tu_fmt("test                 1.0        1.1    %s/"
                         "evtrack-sink-test.so", plugdir);
     assert_non_null(strstr(o.text, "NAME"));
     assert_non_null(strstr(o.text, line));

@@ -229,7 +229,7 @@ static void test_unknown_plugin_key(void **state)
                       "unknown key for plugin \"test\" (known: record, "
                       "sleep_ms, retry_first, retry_forever, fail, "
                       "record_msgpack, flush_sleep_ms, record_run_id, "
-                      "sleep_after_ms)");
+                      "sleep_after_ms, handle_one)");
 }
 
 static void test_plugin_key_wrong_type(void **state)

@@ -147,7 +147,7 @@ static void expect_pass(const char *sink, const char *config_json,
     names[n] = '\0';
     assert_string_equal(names, skips);
     /* the contract points that matter most are there, passed */
-    const char *must[] = {"PASS abi.version \xe2\x80\x94 ABI 1.0 (host 1.0)",
+    const char *must[] = {"PASS abi.version \xe2\x80\x94 ABI 1.1 (host 1.1)",
                           "PASS config.hostile_values \xe2\x80\x94 ",
                           "PASS lifecycle.flush_before_write \xe2\x80\x94 ",
                           "PASS hostile.path_names \xe2\x80\x94 ",

@@ -240,6 +240,39 @@ static void test_retry_exhausted_goes_to_dead_letters(void **state)
     free(s);
 }
 
+/* A sink that handled the first events of a batch says so (batch_done):
+ * the host retries only the rest and, when it gives up, dead-letters
+ * only the rest, so no event is both written and a dead letter. This
+ * sink takes one event per write() and asks for a retry while any is
+ * left; a host that retried the whole batch would hand it the same first
+ * event again. */
+static void test_batch_progress_retries_only_the_rest(void **state)
+{
+    struct fx *f = *state;
+    char *s = sink(f->dir, "p",
+                   "\"retry\": {\"limit\": 2, \"base_ms\": 1, \"cap_ms\": 2}",
+                   "\"handle_one\": true, \"sleep_ms\": 50");
+    evt_tracker *t = open_with(f->dir, s);
+    for (int i = 0; i < 40; i++) /* the first write sleeps: a big batch */
+        assert_int_equal(evt_log_scalar(t, "x", i, i), EVT_OK);
+    assert_int_equal(evt_flush(t, 30000), EVT_OK);
+    struct evt_sink_stats st = stats_of(t, "p");
+    assert_int_equal(st.written + st.dead_lettered, 40);
+    assert_true(st.dead_lettered > 0); /* a batch gave up ... */
+    assert_true(st.retried >= 3);      /* ... after progress on retries */
+    assert_int_equal(evt_close(t, 10000), EVT_OK);
+    struct rec *r;
+    size_t n = read_records(f->dir, "p", &r);
+    assert_int_equal(n, st.written);
+    for (size_t i = 1; i < n; i++) /* each once, in seq order */
+        assert_true(r[i].seq > r[i - 1].seq);
+    char *dlq = tu_fmt("%s/.evtrack/rejected/p.spool", f->dir);
+    assert_int_equal(count_spool(dlq), st.dead_lettered);
+    free(dlq);
+    free(r);
+    free(s);
+}
+
 static void test_write_error_disables_sink_others_go_on(void **state)
 {
     struct fx *f = *state;
@@ -676,6 +709,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_retry_exhausted_goes_to_dead_letters, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_batch_progress_retries_only_the_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_write_error_disables_sink_others_go_on, setup, teardown),
         cmocka_unit_test_setup_teardown(

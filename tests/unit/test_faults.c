@@ -615,6 +615,11 @@ static void test_disk_full_enospc(void **state)
                      "letter", i);
         both += d.count[i] && dead;
     }
+    /* jsonl reports the events of a failed batch whose lines are on disk
+     * (api->batch_done), and a failed write is cut back: none is both. */
+    if (both)
+        fail_msg("%ld samples are in a samples file and a dead letter",
+                 both);
     free(dl);
     free(in_dl);
     /* TensorBoard: whole, each scalar once, the failed ones only as dead
@@ -673,7 +678,7 @@ static void test_disk_full_enospc(void **state)
     struct docs d2;
     docs_in(out2, DF_TOTAL, &d2);
     for (long i = 0; i < DF_TOTAL; i++)
-        if (d.count[i] + d2.count[i] < 1 || d2.count[i] > 1)
+        if (d.count[i] + d2.count[i] != 1)
             fail_msg("sample %ld: %u times after the replay", i,
                      d2.count[i]);
     free(steps);
@@ -1380,6 +1385,29 @@ static void test_tensorboard_write_error_rollback(void **state)
     free(text), free(fig);
 }
 
+/* The seqs of the first max records in the dead-letter file of sink
+ * name (child side); the count, *out a heap array. */
+static size_t dead_letters(const char *state, const char *name, size_t max,
+                           struct drec **out)
+{
+    char *rej = tu_fmt("%s/rejected/%s.spool", state, name);
+    struct evt__spool *s;
+    char err[512];
+    RH_CK(evt__spool_open(rej, 0, &s, NULL, err, sizeof err) == 0, "%s", err);
+    const unsigned char *r;
+    size_t rl, n = 0;
+    *out = calloc(max + 1, sizeof **out);
+    while (evt__spool_next(s, (const void **)&r, &rl) == 1 && n <= max) {
+        uint64_t seq = 0;
+        for (int i = 7; i >= 0; i--)
+            seq = seq << 8 | r[8 + i];
+        (*out)[n++].seq = seq;
+    }
+    evt__spool_close(s);
+    free(rej);
+    return n;
+}
+
 /* jsonl: a write that fails part way is cut back to where it started, so
  * the retry writes each line once: no partial line, no repeated whole line
  * (docs/sinks/jsonl.md §4, §5). */
@@ -1464,25 +1492,7 @@ static void jsonl_child(const char *dir, uint64_t seed)
     long lines = rh_jsonl_scan(file, 0, NULL, count_doc, &d, e2, sizeof e2);
     RH_CK(lines > 0, "after a batch gave up: %s", e2);
     struct drec *dl;
-    char *rej = tu_fmt("%s/rejected/samples.spool", state);
-    size_t ndl = 0;
-    {
-        struct evt__spool *s;
-        char e3[512];
-        RH_CK(evt__spool_open(rej, 0, &s, NULL, e3, sizeof e3) == 0, "%s",
-              e3);
-        const unsigned char *r;
-        size_t rl;
-        dl = calloc((size_t)dead + 1, sizeof *dl);
-        while (evt__spool_next(s, (const void **)&r, &rl) == 1 &&
-               ndl <= dead) {
-            uint64_t seq = 0;
-            for (int i = 7; i >= 0; i--)
-                seq = seq << 8 | r[8 + i];
-            dl[ndl++].seq = seq;
-        }
-        evt__spool_close(s);
-    }
+    size_t ndl = dead_letters(state, "samples", (size_t)dead, &dl);
     long both = 0;
     for (long i = 0; i < 810; i++) {
         int in_dl = 0;
@@ -1523,6 +1533,88 @@ static void test_jsonl_write_error_rollback(void **state)
            "before their batch gave up)\n",
            figure(text, "errors "), figure(text, "dead "),
            figure(text, "both "));
+    free(text), free(fig);
+}
+
+/* jsonl: a batch whose lines go to two files, where the second file
+ * cannot grow. The sink tells the host which leading events are on disk
+ * (api->batch_done), so the host retries, and then dead-letters, only the
+ * rest: no sample is both in a file and a dead letter, where a replay
+ * would write it a second time (docs/sinks/jsonl.md §5). */
+static void jsonl_two_files_child(const char *dir, uint64_t seed)
+{
+    (void)seed;
+    efbig_child_setup(dir, "no message lifts the limit here");
+    char *out = tu_fmt("%s/out", dir), *state = tu_fmt("%s/state", dir);
+    char *jl = rh_sink("samples", "jsonl", RETRY_FAST, "");
+    char *json = config_text(out, state, jl);
+    char err[EVT_ERRMSG_SIZE] = "";
+    evt_tracker *t = NULL;
+    RH_CK(evt_open_json(json, dir, &t, err, sizeof err) == EVT_OK, "open: %s",
+          err);
+    struct load ld;
+    load_init(&ld, 2000);
+    RH_CK(log_run_start(t, &ld) == EVT_OK, "run_start");
+    /* A big file and a small one. The size limit applies to every file,
+     * the dead-letter file too: the big one is made large enough (~370
+     * KB) that the dead letters (~60 KB) stay well under it. */
+    for (long i = 0; i < 1500; i++)
+        RH_CK(log_sample(t, &ld, "fault_big", i) == EVT_OK, "sample");
+    RH_CK(log_sample(t, &ld, "fault_small", 1500) == EVT_OK, "sample");
+    RH_CK(flush_long(t) == EVT_OK, "flush");
+    char *big = only_file(out, "_samples_fault_big.jsonl");
+    set_fsize((rlim_t)rh_file_size(big) + 1); /* big cannot take a line */
+    /* Alternate: every write of a small line is followed by a failing
+     * big one, in whatever batches the worker takes them. */
+    for (long i = 1600; i < 1800; i++)
+        RH_CK(log_sample(t, &ld, i % 2 ? "fault_big" : "fault_small", i) ==
+                  EVT_OK, "sample");
+    RH_CK(flush_long(t) == EVT_OK, "flush");
+    set_fsize(RLIM_INFINITY);
+    uint64_t dead = stat_of(t, "samples", ST_DEAD);
+    RH_CK(dead > 0, "nothing was dead-lettered");
+    RH_CK(evt_close(t, 60000) == EVT_OK, "close");
+    struct docs d;
+    docs_in(out, 2000, &d);
+    struct drec *dl;
+    size_t ndl = dead_letters(state, "samples", 2000, &dl);
+    RH_CK(ndl >= dead, "%zu dead letters, counted %llu", ndl,
+          (unsigned long long)dead);
+    long both = 0, written = 0;
+    for (long i = 1600; i < 1800; i++) {
+        int in_dl = 0;
+        for (size_t k = 0; k < ndl; k++)
+            in_dl |= dl[k].seq == ld.sample_seq[i];
+        RH_CK(d.count[i] <= 1, "doc %ld is %u times in the files", i,
+              d.count[i]);
+        RH_CK(d.count[i] || in_dl, "doc %ld (seq %llu) neither written nor "
+              "kept (%zu dead letters, seqs %llu..%llu)", i,
+              (unsigned long long)ld.sample_seq[i], ndl,
+              ndl ? (unsigned long long)dl[0].seq : 0ull,
+              ndl ? (unsigned long long)dl[ndl - 1].seq : 0ull);
+        RH_CK(!(i % 2) || !d.count[i], "doc %ld grew the full file", i);
+        both += d.count[i] && in_dl;
+        written += d.count[i];
+    }
+    RH_CK(written > 0, "no small line was written");
+    RH_CK(both == 0, "%ld samples both written and dead-lettered", both);
+    char *fig = tu_fmt("%s/child.txt", dir);
+    char *txt = tu_fmt("written %ld\ndead %llu\n", written,
+                       (unsigned long long)dead);
+    tu_write_file(fig, txt);
+    rh_child_exit(0);
+}
+
+static void test_jsonl_two_files_partial_batch(void **state)
+{
+    struct fx *f = *state;
+    run_child(f, jsonl_two_files_child, "faults/jsonl two files");
+    char *fig = tu_fmt("%s/child.txt", f->dir);
+    char *text = tu_read_file(fig, NULL);
+    assert_non_null(text);
+    printf("[ faults ] jsonl, one file full: %ld of 200 samples written, "
+           "%ld dead-lettered, none both\n",
+           figure(text, "written "), figure(text, "dead "));
     free(text), free(fig);
 }
 
@@ -1730,6 +1822,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tensorboard_write_error_rollback,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_jsonl_write_error_rollback,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jsonl_two_files_partial_batch,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_jsonl_uncut_write, setup,
                                         teardown),

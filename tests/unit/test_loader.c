@@ -112,7 +112,7 @@ static void test_abi_major_2(void **state)
 static void test_newer_minor(void **state)
 {
     expect_refused(*state, "bad_newer_minor",
-                   "refused: built for ABI 1.7, newer than this host's 1.0");
+                   "refused: built for ABI 1.7, newer than this host's 1.1");
 }
 
 static void test_vtable_too_small(void **state)
@@ -126,7 +126,7 @@ static void test_vtable_too_small(void **state)
 static void test_vtable_too_large(void **state)
 {
     char *reason = tu_fmt("refused: vtable struct_size %zu is larger than "
-                          "this host's %zu bytes for ABI 1.0",
+                          "this host's %zu bytes for ABI 1.1",
                           sizeof(struct evt_sink_vtable) + 64,
                           sizeof(struct evt_sink_vtable));
     expect_refused(*state, "bad_too_large", reason);
@@ -312,7 +312,7 @@ static void test_list_plugins(void **state)
     assert_non_null(good);
     assert_string_equal(good->name, "test");
     assert_string_equal(good->version, "1.0");
-    assert_int_equal(good->abi_version, 0x10000);
+    assert_int_equal(good->abi_version, 0x10001);
     assert_string_equal(good->error, "");
     const struct evt_plugin_info *bad = find_info(info, n, bad_path);
     assert_non_null(bad);
