@@ -1408,6 +1408,35 @@ static size_t dead_letters(const char *state, const char *name, size_t max,
     return n;
 }
 
+/* Samples from..to-1 (doc ids = indexes): each at most once in the files
+ * (d), and a dead letter (dl) when not there. Returns how many are both. */
+static long written_or_dead(const struct load *ld, const struct docs *d,
+                            const struct drec *dl, size_t ndl, long from,
+                            long to)
+{
+    long both = 0;
+    for (long i = from; i < to; i++) {
+        int in_dl = 0;
+        for (size_t k = 0; k < ndl; k++)
+            in_dl |= dl[k].seq == ld->sample_seq[i];
+        RH_CK(d->count[i] <= 1, "doc %ld is %u times in the files", i,
+              d->count[i]);
+        RH_CK(d->count[i] || in_dl, "doc %ld neither written nor kept", i);
+        both += d->count[i] && in_dl;
+    }
+    return both;
+}
+
+/* Open the tracker of a child's config text (child side). */
+static evt_tracker *open_child(const char *dir, const char *json)
+{
+    char err[EVT_ERRMSG_SIZE] = "";
+    evt_tracker *t = NULL;
+    RH_CK(evt_open_json(json, dir, &t, err, sizeof err) == EVT_OK, "open: %s",
+          err);
+    return t;
+}
+
 /* jsonl: a write that fails part way is cut back to where it started, so
  * the retry writes each line once: no partial line, no repeated whole line
  * (docs/sinks/jsonl.md §4, §5). */
@@ -1421,10 +1450,7 @@ static void jsonl_child(const char *dir, uint64_t seed)
     char *other = rh_test_sink("other", rec, "", "\"record_msgpack\": false");
     char *sinks = tu_fmt("%s, %s", jl, other);
     char *json = config_text(out, state, sinks);
-    char err[EVT_ERRMSG_SIZE] = "";
-    evt_tracker *t = NULL;
-    RH_CK(evt_open_json(json, dir, &t, err, sizeof err) == EVT_OK, "open: %s",
-          err);
+    evt_tracker *t = open_child(dir, json);
     struct load ld;
     load_init(&ld, 2000);
     RH_CK(log_run_start(t, &ld) == EVT_OK, "run_start");
@@ -1493,16 +1519,7 @@ static void jsonl_child(const char *dir, uint64_t seed)
     RH_CK(lines > 0, "after a batch gave up: %s", e2);
     struct drec *dl;
     size_t ndl = dead_letters(state, "samples", (size_t)dead, &dl);
-    long both = 0;
-    for (long i = 0; i < 810; i++) {
-        int in_dl = 0;
-        for (size_t k = 0; k < ndl; k++)
-            in_dl |= dl[k].seq == ld.sample_seq[i];
-        RH_CK(d.count[i] <= 1, "doc %ld is %u times in the file", i,
-              d.count[i]);
-        RH_CK(d.count[i] || in_dl, "doc %ld neither written nor kept", i);
-        both += d.count[i] && in_dl;
-    }
+    long both = written_or_dead(&ld, &d, dl, ndl, 0, 810);
     size_t errors = rh_log_count(EVT_LOG_ERROR, "write: File too large",
                                  NULL, NULL);
     /* Every failed write was cut back: no partial line for an open to
@@ -1548,10 +1565,7 @@ static void jsonl_two_files_child(const char *dir, uint64_t seed)
     char *out = tu_fmt("%s/out", dir), *state = tu_fmt("%s/state", dir);
     char *jl = rh_sink("samples", "jsonl", RETRY_FAST, "");
     char *json = config_text(out, state, jl);
-    char err[EVT_ERRMSG_SIZE] = "";
-    evt_tracker *t = NULL;
-    RH_CK(evt_open_json(json, dir, &t, err, sizeof err) == EVT_OK, "open: %s",
-          err);
+    evt_tracker *t = open_child(dir, json);
     struct load ld;
     load_init(&ld, 2000);
     RH_CK(log_run_start(t, &ld) == EVT_OK, "run_start");
@@ -1580,20 +1594,9 @@ static void jsonl_two_files_child(const char *dir, uint64_t seed)
     size_t ndl = dead_letters(state, "samples", 2000, &dl);
     RH_CK(ndl >= dead, "%zu dead letters, counted %llu", ndl,
           (unsigned long long)dead);
-    long both = 0, written = 0;
+    long both = written_or_dead(&ld, &d, dl, ndl, 1600, 1800), written = 0;
     for (long i = 1600; i < 1800; i++) {
-        int in_dl = 0;
-        for (size_t k = 0; k < ndl; k++)
-            in_dl |= dl[k].seq == ld.sample_seq[i];
-        RH_CK(d.count[i] <= 1, "doc %ld is %u times in the files", i,
-              d.count[i]);
-        RH_CK(d.count[i] || in_dl, "doc %ld (seq %llu) neither written nor "
-              "kept (%zu dead letters, seqs %llu..%llu)", i,
-              (unsigned long long)ld.sample_seq[i], ndl,
-              ndl ? (unsigned long long)dl[0].seq : 0ull,
-              ndl ? (unsigned long long)dl[ndl - 1].seq : 0ull);
         RH_CK(!(i % 2) || !d.count[i], "doc %ld grew the full file", i);
-        both += d.count[i] && in_dl;
         written += d.count[i];
     }
     RH_CK(written > 0, "no small line was written");
@@ -1630,10 +1633,7 @@ static void jsonl_uncut_child(const char *dir, uint64_t seed)
     char *out = tu_fmt("%s/out", dir), *state = tu_fmt("%s/state", dir);
     char *jl = rh_sink("samples", "jsonl", RETRY_FAST, "");
     char *json = config_text(out, state, jl);
-    char err[EVT_ERRMSG_SIZE] = "";
-    evt_tracker *t = NULL;
-    RH_CK(evt_open_json(json, dir, &t, err, sizeof err) == EVT_OK, "open: %s",
-          err);
+    evt_tracker *t = open_child(dir, json);
     struct load ld;
     load_init(&ld, 2000);
     RH_CK(log_run_start(t, &ld) == EVT_OK, "run_start");
@@ -1712,10 +1712,7 @@ static void local_json_child(const char *dir, uint64_t seed)
     char *other = rh_test_sink("other", rec, "", "\"record_msgpack\": false");
     char *sinks = tu_fmt("%s, %s", lj, other);
     char *json = config_text(out, state, sinks);
-    char err[EVT_ERRMSG_SIZE] = "";
-    evt_tracker *t = NULL;
-    RH_CK(evt_open_json(json, dir, &t, err, sizeof err) == EVT_OK, "open: %s",
-          err);
+    evt_tracker *t = open_child(dir, json);
     struct load ld;
     load_init(&ld, 10);
     RH_CK(log_run_start(t, &ld) == EVT_OK, "run_start");
