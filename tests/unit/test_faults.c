@@ -1209,6 +1209,17 @@ static void lifting_log(void *ud, int level, const char *msg)
     }
 }
 
+/* Leave the figures text (heap) in dir/child.txt and exit 0 (child
+ * side; run_child_figures reads them). */
+static void child_exit_figures(const char *dir, char *text)
+{
+    char *fig = tu_fmt("%s/child.txt", dir);
+    tu_write_file(fig, text);
+    free(fig);
+    free(text);
+    rh_child_exit(0);
+}
+
 static void efbig_child_setup(const char *dir, const char *needle)
 {
     signal(SIGXFSZ, SIG_IGN);
@@ -1353,11 +1364,8 @@ static void tb_child(const char *dir, uint64_t seed)
     RH_CK(steps != NULL, "after close: %s", e2);
     size_t errors = rh_log_count(EVT_LOG_ERROR, "sink \"tb\": cannot write "
                                  "the events: ", "File too large", NULL);
-    char *fig = tu_fmt("%s/child.txt", dir);
-    char *txt = tu_fmt("errors %zu\ndead %llu\n", errors,
-                       (unsigned long long)dead);
-    tu_write_file(fig, txt);
-    rh_child_exit(0);
+    child_exit_figures(dir, tu_fmt("errors %zu\ndead %llu\n", errors,
+                                   (unsigned long long)dead));
 }
 
 static void run_child(struct fx *f, void (*child)(const char *, uint64_t),
@@ -1372,17 +1380,27 @@ static void run_child(struct fx *f, void (*child)(const char *, uint64_t),
     rh_wait_ok(pid, 240000, what);
 }
 
-static void test_tensorboard_write_error_rollback(void **state)
+/* run_child, then the figures the child left in child.txt (heap text). */
+static char *run_child_figures(struct fx *f,
+                               void (*child)(const char *, uint64_t),
+                               const char *what)
 {
-    struct fx *f = *state;
-    run_child(f, tb_child, "faults/tensorboard EFBIG");
+    run_child(f, child, what);
     char *fig = tu_fmt("%s/child.txt", f->dir);
     char *text = tu_read_file(fig, NULL);
     assert_non_null(text);
+    free(fig);
+    return text;
+}
+
+static void test_tensorboard_write_error_rollback(void **state)
+{
+    struct fx *f = *state;
+    char *text = run_child_figures(f, tb_child, "faults/tensorboard EFBIG");
     printf("[ faults ] tensorboard-events: %ld failed writes reported "
            "(File too large), %ld scalars dead-lettered, file whole\n",
            figure(text, "errors "), figure(text, "dead "));
-    free(text), free(fig);
+    free(text);
 }
 
 /* The seqs of the first max records in the dead-letter file of sink
@@ -1530,27 +1548,21 @@ static void jsonl_child(const char *dir, uint64_t seed)
     size_t cuts = rh_log_count(EVT_LOG_WARN, "bytes of a torn last line",
                                NULL, NULL);
     RH_CK(cuts == 0, "%zu partial lines were left to repair", cuts);
-    char *fig = tu_fmt("%s/child.txt", dir);
-    char *txt = tu_fmt("errors %zu\ndead %llu\nboth %ld\n", errors,
-                       (unsigned long long)dead, both);
-    tu_write_file(fig, txt);
-    rh_child_exit(0);
+    child_exit_figures(dir, tu_fmt("errors %zu\ndead %llu\nboth %ld\n",
+                                   errors, (unsigned long long)dead, both));
 }
 
 static void test_jsonl_write_error_rollback(void **state)
 {
     struct fx *f = *state;
-    run_child(f, jsonl_child, "faults/jsonl EFBIG");
-    char *fig = tu_fmt("%s/child.txt", f->dir);
-    char *text = tu_read_file(fig, NULL);
-    assert_non_null(text);
+    char *text = run_child_figures(f, jsonl_child, "faults/jsonl EFBIG");
     printf("[ faults ] jsonl: %ld failed writes reported (File too large), "
            "each cut back to where it started (no partial line, no line "
            "twice), %ld samples dead-lettered (%ld of them also written "
            "before their batch gave up)\n",
            figure(text, "errors "), figure(text, "dead "),
            figure(text, "both "));
-    free(text), free(fig);
+    free(text);
 }
 
 /* jsonl: a batch whose lines go to two files, where the second file
@@ -1601,24 +1613,18 @@ static void jsonl_two_files_child(const char *dir, uint64_t seed)
     }
     RH_CK(written > 0, "no small line was written");
     RH_CK(both == 0, "%ld samples both written and dead-lettered", both);
-    char *fig = tu_fmt("%s/child.txt", dir);
-    char *txt = tu_fmt("written %ld\ndead %llu\n", written,
-                       (unsigned long long)dead);
-    tu_write_file(fig, txt);
-    rh_child_exit(0);
+    child_exit_figures(dir, tu_fmt("written %ld\ndead %llu\n", written,
+                                   (unsigned long long)dead));
 }
 
 static void test_jsonl_two_files_partial_batch(void **state)
 {
     struct fx *f = *state;
-    run_child(f, jsonl_two_files_child, "faults/jsonl two files");
-    char *fig = tu_fmt("%s/child.txt", f->dir);
-    char *text = tu_read_file(fig, NULL);
-    assert_non_null(text);
+    char *text = run_child_figures(f, jsonl_two_files_child, "faults/jsonl two files");
     printf("[ faults ] jsonl, one file full: %ld of 200 samples written, "
            "%ld dead-lettered, none both\n",
            figure(text, "written "), figure(text, "dead "));
-    free(text), free(fig);
+    free(text);
 }
 
 /* jsonl: when a failed write cannot be cut back, the error says so, the
@@ -1681,23 +1687,17 @@ static void jsonl_uncut_child(const char *dir, uint64_t seed)
     RH_CK(d.count[1999] == 1, "the other writer's line");
     RH_CK(dups <= off / line, "%ld lines repeated; the failed write held "
           "%lld whole lines", dups, off / line);
-    char *fig = tu_fmt("%s/child.txt", dir);
-    char *txt = tu_fmt("dups %ld\n", dups);
-    tu_write_file(fig, txt);
-    rh_child_exit(0);
+    child_exit_figures(dir, tu_fmt("dups %ld\n", dups));
 }
 
 static void test_jsonl_uncut_write(void **state)
 {
     struct fx *f = *state;
-    run_child(f, jsonl_uncut_child, "faults/jsonl uncut");
-    char *fig = tu_fmt("%s/child.txt", f->dir);
-    char *text = tu_read_file(fig, NULL);
-    assert_non_null(text);
+    char *text = run_child_figures(f, jsonl_uncut_child, "faults/jsonl uncut");
     printf("[ faults ] jsonl, write not cut back (another writer): reported, "
            "partial line repaired, %ld whole lines repeated\n",
            figure(text, "dups "));
-    free(text), free(fig);
+    free(text);
 }
 
 /* local-json: a failed rewrite leaves the last complete version and no
@@ -1782,23 +1782,17 @@ static void local_json_child(const char *dir, uint64_t seed)
     RH_CK(ps.n == 0, "a temp file was left: %s", ps.n ? ps.p[0] : "");
     size_t errors = rh_log_count(EVT_LOG_ERROR, "cannot write the results "
                                  "file: ", "File too large", NULL);
-    char *fig = tu_fmt("%s/child.txt", dir);
-    char *txt = tu_fmt("errors %zu\n", errors);
-    tu_write_file(fig, txt);
-    rh_child_exit(0);
+    child_exit_figures(dir, tu_fmt("errors %zu\n", errors));
 }
 
 static void test_local_json_write_error_keeps_last_version(void **state)
 {
     struct fx *f = *state;
-    run_child(f, local_json_child, "faults/local-json EFBIG");
-    char *fig = tu_fmt("%s/child.txt", f->dir);
-    char *text = tu_read_file(fig, NULL);
-    assert_non_null(text);
+    char *text = run_child_figures(f, local_json_child, "faults/local-json EFBIG");
     printf("[ faults ] local-json: %ld failed rewrites reported (File too "
            "large); the last complete version stayed each time\n",
            figure(text, "errors "));
-    free(text), free(fig);
+    free(text);
 }
 
 int main(void)
