@@ -53,15 +53,6 @@ static int mkdirs_for(const char *path, char *err, size_t errlen)
     return rc;
 }
 
-/* Read exactly n bytes at off. 0, or -1 (errno set; EIO when short). */
-static int pread_all(int fd, char *buf, size_t n, off_t off)
-{
-    ssize_t r = evt_pread_full(fd, buf, n, (uint64_t)off);
-    if (r >= 0 && (size_t)r != n)
-        errno = EIO;
-    return r >= 0 && (size_t)r == n ? 0 : -1;
-}
-
 /* Offset just after the last '\n' in the first size bytes of fd (0 when
  * there is none), or -1 (errno set). */
 static off_t after_last_newline(int fd, off_t size)
@@ -71,7 +62,7 @@ static off_t after_last_newline(int fd, off_t size)
     while (end > 0) {
         size_t n = end > (off_t)sizeof buf ? sizeof buf : (size_t)end;
         off_t at = end - (off_t)n;
-        if (pread_all(fd, buf, n, at) != 0)
+        if (evt_pread_exact(fd, buf, n, (uint64_t)at) != 0)
             return -1;
         for (size_t i = n; i-- > 0;)
             if (buf[i] == '\n')
@@ -100,7 +91,7 @@ static int repair_tail(int fd, const char *path, long long *removed,
     char last;
     off_t keep = st.st_size;
     int e = 0;
-    if (pread_all(rfd, &last, 1, st.st_size - 1) != 0)
+    if (evt_pread_exact(rfd, &last, 1, (uint64_t)st.st_size - 1) != 0)
         e = errno;
     else if (last != '\n' && (keep = after_last_newline(rfd, st.st_size)) < 0)
         e = errno;

@@ -35,12 +35,6 @@ static uint32_t rec_crc(unsigned char type, const void *p, size_t n)
     return evt_crc32c_mask(evt_crc32c(evt_crc32c(0, &type, 1), p, n));
 }
 
-/* Exactly n bytes at off: 0, or -1 (end of file: a torn record). */
-static int pread_all(int fd, void *p, size_t n, uint64_t off)
-{
-    return evt_pread_full(fd, p, n, off) == (ssize_t)n ? 0 : -1;
-}
-
 static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
 {
     const char *c = p;
@@ -64,6 +58,13 @@ static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
  * the file, not with two preads each (a pass over a run's journal at
  * run_end reads every sample). */
 #define WINDOW (256u * 1024)
+
+/* Bytes of a journal file read ahead: start .. start + len. */
+struct wb_jwin {
+    unsigned char *buf;
+    size_t cap, len;
+    uint64_t start;
+};
 
 /* Bytes off .. off + n of fd, from w (refilled from off when they are
  * not all in it). NULL at end of file or on a read error; *oom 1 when
@@ -129,13 +130,14 @@ none:
 static int scan(struct wb_journal *j, uint64_t end, wb_journal_cb cb,
                 void *ctx, char *err, size_t errlen)
 {
+    struct wb_jwin w = {0};
     uint64_t off = MAGIC_LEN;
     int type = 0, rc = 0;
     while (off < end && rc == 0) {
         const unsigned char *p = NULL;
-        uint64_t n = read_rec_at(j->fd, &j->rd, off, &p, &type);
+        uint64_t n = read_rec_at(j->fd, &w, off, &p, &type);
         if (n == 0 && type == -1) {
-            window_free(&j->rd);
+            window_free(&w);
             snprintf(err, errlen, "%s: out of memory", j->path);
             return -1;
         }
@@ -146,7 +148,7 @@ static int scan(struct wb_journal *j, uint64_t end, wb_journal_cb cb,
             rc = cb(ctx, type, p, n - REC_HEADER);
         off += n;
     }
-    window_free(&j->rd); /* the scan is the only reader of j->rd */
+    window_free(&w);
     if (rc == 0 && off < end && ftruncate(j->fd, (off_t)off) != 0) {
         snprintf(err, errlen, "%s: ftruncate: %s", j->path, strerror(errno));
         return -1;
@@ -168,11 +170,11 @@ static int check_header(struct wb_journal *j, uint64_t size)
 {
     char h[MAGIC_LEN];
     if (size >= MAGIC_LEN)
-        return pread_all(j->fd, h, MAGIC_LEN, 0) == 0 &&
+        return evt_pread_exact(j->fd, h, MAGIC_LEN, 0) == 0 &&
                        memcmp(h, MAGIC, MAGIC_LEN) == 0
                    ? 0
                    : -1;
-    if (size > 0 && (pread_all(j->fd, h, (size_t)size, 0) != 0 ||
+    if (size > 0 && (evt_pread_exact(j->fd, h, (size_t)size, 0) != 0 ||
                      memcmp(h, MAGIC, (size_t)size) != 0))
         return -1;
     return pwrite_all(j->fd, MAGIC, MAGIC_LEN, 0);
@@ -306,6 +308,5 @@ void wb_journal_close(struct wb_journal *j)
     free(j->path);
     j->path = NULL;
     evt_buf_free(&j->pend);
-    window_free(&j->rd);
     j->size = 0;
 }

@@ -23,20 +23,12 @@ enum wb_jrec {
     WB_J_SEAL = 2   /* the open history row was sealed (flush, close) */
 };
 
-/* Bytes of a journal file read ahead: start .. start + len. */
-struct wb_jwin {
-    unsigned char *buf;
-    size_t cap, len;
-    uint64_t start;
-};
-
 struct wb_journal {
     int fd;
     char *path;
     uint64_t size;        /* bytes of whole records (while opening: those
                              before the record being read) */
     struct evt_buf pend;  /* records of the current batch */
-    struct wb_jwin rd;    /* the opening scan's read-ahead */
 };
 
 /* Called for each valid record; a nonzero return stops the scan with that

@@ -91,6 +91,14 @@ ssize_t evt_pread_full(int fd, void *p, size_t n, uint64_t off)
     return (ssize_t)got;
 }
 
+int evt_pread_exact(int fd, void *p, size_t n, uint64_t off)
+{
+    ssize_t r = evt_pread_full(fd, p, n, off);
+    if (r >= 0 && (size_t)r != n)
+        errno = EIO;
+    return r >= 0 && (size_t)r == n ? 0 : -1;
+}
+
 static void sync_dir_of(const char *path)
 {
     char *copy = strdup(path);

@@ -122,9 +122,18 @@ static void test_pread_full(void **state)
     assert_memory_equal(buf, "789", 3);
     assert_int_equal(evt_pread_full(fd, buf, 4, 10), 0);
     assert_int_equal(evt_pread_full(fd, buf, 0, 0), 0);
+    /* exactly n, or EIO when the file ends first */
+    assert_int_equal(evt_pread_exact(fd, buf, 3, 7), 0);
+    assert_memory_equal(buf, "789", 3);
+    errno = 0;
+    assert_int_equal(evt_pread_exact(fd, buf, 4, 7), -1);
+    assert_int_equal(errno, EIO);
     close(fd);
     errno = 0;
     assert_int_equal(evt_pread_full(fd, buf, 4, 0), -1);
+    assert_int_equal(errno, EBADF);
+    errno = 0;
+    assert_int_equal(evt_pread_exact(fd, buf, 4, 0), -1);
     assert_int_equal(errno, EBADF);
     free(path);
     tu_rmtree(dir);

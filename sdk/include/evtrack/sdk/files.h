@@ -18,6 +18,10 @@ int evt_write_all(int fd, const void *p, size_t n);
  * count read, short only at end of file, or -1 with errno set. */
 ssize_t evt_pread_full(int fd, void *p, size_t n, uint64_t off);
 
+/* Exactly n bytes at off: 0, or -1 with errno set (EIO when the file ends
+ * first). */
+int evt_pread_exact(int fd, void *p, size_t n, uint64_t off);
+
 /* Create path holding data only if no file has that name yet: the data is
  * written and fsynced under a temp name, then hard-linked to path, so path
  * never exists half written and an existing file is never replaced.
