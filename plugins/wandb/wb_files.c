@@ -264,24 +264,33 @@ static int table_ref(struct wb_kvs *row, const char *key, const char *path,
     return rc;
 }
 
+/* A table file just added (f, NULL on OOM): keep its SHA-256, known
+ * already, so that wb_file_key need not hash the bytes again, and point
+ * row[key] at it. 0 or -1. */
+static int table_entry(struct wb_file *f, struct wb_kvs *row, const char *key,
+                       const char *sha, size_t ncols, size_t nrows)
+{
+    if (!f)
+        return -1;
+    snprintf(f->sha, sizeof f->sha, "%s", sha);
+    return table_ref(row, key, f->name, sha, f->size, ncols, nrows) != 0
+               ? -1
+               : 0;
+}
+
 int wb_table_file(struct wb_files *fs, struct wb_kvs *row, const char *key,
                   const char *stem, int64_t step, struct evt_buf *content,
                   size_t ncols, size_t nrows)
 {
     char sha[65], *path;
-    uint64_t size = content->len;
     evt_results_sha256_hex(content->data ? content->data : "", content->len,
                            sha);
     if (content->oom || !(path = table_name(stem, step, sha))) {
         evt_buf_free(content);
         return -1;
     }
-    struct wb_file *f = add_bytes(fs, path, content);
-    if (f) /* known already: wb_file_key need not hash the bytes again */
-        memcpy(f->sha, sha, sizeof f->sha);
-    int rc = !f || table_ref(row, key, path, sha, size, ncols, nrows) != 0
-                 ? -1
-                 : 0;
+    int rc = table_entry(add_bytes(fs, path, content), row, key, sha,
+                         ncols, nrows);
     free(path);
     return rc;
 }
@@ -298,12 +307,8 @@ int wb_table_file_at(struct wb_files *fs, struct wb_kvs *row,
         *path = NULL;
         return -1;
     }
-    struct wb_file *f = add_path(fs, name, path, size);
-    if (f)
-        snprintf(f->sha, sizeof f->sha, "%s", sha);
-    int rc = !f || table_ref(row, key, name, sha, size, ncols, nrows) != 0
-                 ? -1
-                 : 0;
+    int rc = table_entry(add_path(fs, name, path, size), row, key, sha,
+                         ncols, nrows);
     free(name);
     return rc;
 }
