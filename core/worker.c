@@ -405,8 +405,7 @@ static int backoff_sleep(struct evt_host *h, unsigned attempt)
  * cover whole batches), so there the report is ignored. */
 static void drop_done_prefix(struct evt_host *h)
 {
-    size_t k = h->batch_done;
-    h->batch_done = 0;
+    size_t k = h->batch_done; /* reset before each write() */
     if (k == 0 || h->holds || h->batch_from_spool)
         return;
     struct evt_event *done[EVT__BATCH_MAX];
